@@ -1,0 +1,69 @@
+"""The one typed settings object. Every field is documented here and in the README.
+
+Settings come from keyword arguments (the CLI), then SISTERCITIES_* environment variables, then
+the defaults below. Nothing reads the environment at import time: the CLI builds a Settings and
+passes it down explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BASE_IRI = "https://w3id.org/sistercities/"
+
+
+class Settings(BaseSettings):
+    """Where the data are, how they are published and the limits that protect the server."""
+
+    model_config = SettingsConfigDict(env_prefix="SISTERCITIES_", frozen=True)
+
+    base_iri: str = Field(
+        DEFAULT_BASE_IRI,
+        description="Public base IRI of every resource (things under id/, graphs under graph/, the "
+        "ontology and shapes). The server maps it onto its own host, so IRIs dereference on a "
+        "local server exactly as in production. Data written with the default base are rebased "
+        "when loaded if this differs.",
+    )
+    ontology_dir: Path = Field(PROJECT_ROOT / "ontology", description="Turtle files of the ontology and concept schemes.")
+    data_dir: Path = Field(PROJECT_ROOT / "data", description="Curated Turtle files; each file becomes one named graph.")
+    shapes_dir: Path = Field(PROJECT_ROOT / "shapes", description="SHACL shapes used by `validate` and POST /validate.")
+    queries_dir: Path = Field(PROJECT_ROOT / "queries", description="Example SPARQL queries shown in the query UI.")
+    host: str = Field("127.0.0.1", description="Interface the server listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port the server listens on; 0 picks a free port.")
+    store_dir: Path | None = Field(
+        None,
+        description="Keep an on-disk store here. A restart reopens it without reloading, and it is "
+        "rebuilt only when the source files changed. Without it the store lives in memory.",
+    )
+    sparql_endpoint: str | None = Field(
+        None,
+        description="Serve everything over this existing SPARQL 1.1 endpoint instead of the "
+        "embedded store (Oxigraph server, Fuseki, Virtuoso, QLever, ...). The remote store must "
+        "use the union of its named graphs as its default graph.",
+    )
+    query_timeout: float = Field(
+        30.0, gt=0, description="Hard time limit per query in seconds; a query still running is stopped."
+    )
+    max_result_rows: int = Field(
+        100_000, gt=0, description="Cap on result rows (SELECT) or triples (CONSTRUCT, DESCRIBE); truncation is announced."
+    )
+    query_workers: int = Field(
+        default_factory=lambda: max(2, os.cpu_count() or 2),
+        gt=0,
+        description="Processes that evaluate queries; a runaway query occupies one and is killed at the time limit.",
+    )
+    validate_on_load: bool = Field(
+        True, description="Run the SHACL shapes over the curated files before (re)building the store."
+    )
+
+    @field_validator("base_iri")
+    @classmethod
+    def _base_ends_with_slash(cls, value: str) -> str:
+        if not value.endswith("/"):
+            raise ValueError("base_iri must end with '/'")
+        return value
