@@ -33,7 +33,10 @@ PREFIXES = """\
 """
 
 CHINESE_STATUS = {
-    "Municipality directly under the central government (CN)": ("sc:City", "adm:chinese-direct-administered-municipality"),
+    "Municipality directly under the central government (CN)": (
+        "sc:City",
+        "adm:chinese-direct-administered-municipality",
+    ),
     "District (New Area) of Shanghai (CN)": ("sc:District", "adm:chinese-new-area"),
     "Province (CN)": ("sc:Province", "adm:chinese-province"),
     "Prefecture-level city (CN)": ("sc:City", "adm:chinese-prefecture-level-city"),
@@ -141,10 +144,9 @@ def chinese_divisions_graph(entities: Iterable[Entity]) -> str:
             statements.append("a sc:DevelopmentZone")
         statements.append(f'skos:notation "{code}"^^sc:ChineseDivisionCode')
         parent = chinese_parent(code, known)
-        if parent:
-            statements.append(f"sc:partOf place:{parent}")
-        elif code.endswith("0000"):
-            statements.append("sc:partOf place:china")
+        # Every code of the list is a division of China; without a parent in the table (Nanjing's
+        # province, Jiangsu, is not in it) the place is only known to be part of China.
+        statements.append(f"sc:partOf place:{parent or 'china'}")
         if "zh from NBS list" in e["names_note"] and e["name_zh"]:
             statements.append(f"skos:prefLabel {literal(e['name_zh'], 'zh')}")
         lines.append(f"place:{e.slug} " + " ;\n    ".join(statements) + " .")
