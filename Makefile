@@ -1,0 +1,47 @@
+# The two commands of the README: `make serve` and `make test`. Everything else supports them.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed
+
+.PHONY: serve test lint format validate benchmark system-deps assets clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+## Set up and start the server on the bundled data.
+serve: $(STAMP)
+	$(BIN)/sistercities serve --host $(HOST) --port $(PORT)
+
+## Set up and run the whole test suite (installs Chromium if missing).
+test: $(STAMP) system-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+## Debian packages the tests use: headless Chromium for the browser tests.
+system-deps:
+	@scripts/install-system-deps.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+validate: $(STAMP)
+	$(BIN)/sistercities validate
+
+## Rebuild the vendored browser components (needs node and npm; CI does not).
+assets:
+	cd frontend && npm ci && npm run vendor
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
