@@ -1,0 +1,151 @@
+"""The command line: the front door to the dataset and the server, with safe defaults."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+import click
+import uvicorn
+
+from server import __version__
+from server.settings import Settings
+from server.validate import (
+    RdfSyntaxError,
+    ValidationError,
+    Validator,
+    check_published_data,
+    read_files,
+)
+
+EXIT_CONFORMS, EXIT_DOES_NOT_CONFORM, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+def settings_from(ctx: click.Context, **overrides: object) -> Settings:
+    """Settings from the command line, then the environment, then the defaults."""
+    given = {k: v for k, v in {**ctx.obj, **overrides}.items() if v is not None}
+    return Settings(**given)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sistercities")
+@click.option("--base-iri", help="Public base IRI of the dataset (default: https://w3id.org/sistercities/).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory of the curated Turtle data.",
+)
+@click.option(
+    "--ontology-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory of the ontology files.",
+)
+@click.option(
+    "--shapes-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory of the SHACL shapes.",
+)
+@click.pass_context
+def main(
+    ctx: click.Context,
+    base_iri: str | None,
+    data_dir: Path | None,
+    ontology_dir: Path | None,
+    shapes_dir: Path | None,
+) -> None:
+    """Sister Cities Linked Data: validate, query and serve the dataset."""
+    ctx.obj = {
+        "base_iri": base_iri,
+        "data_dir": data_dir,
+        "ontology_dir": ontology_dir,
+        "shapes_dir": shapes_dir,
+    }
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "turtle", "json"]),
+    default="text",
+    show_default=True,
+    help="Report as readable text, as a SHACL validation report in Turtle, or as JSON.",
+)
+@click.pass_context
+def validate(ctx: click.Context, files: tuple[Path, ...], output_format: str) -> None:
+    """Check RDF FILES (default: the published ontology and data) against the shapes.
+
+    Syntax is checked first (errors name the file, line and column), then the SHACL shapes.
+    Exit status: 0 the data conform, 1 they do not, 2 the check could not run.
+    """
+    try:
+        validator = Validator.from_settings(settings_from(ctx))
+        if files:
+            data, origin = read_files(files, validator_base(ctx))
+            report = validator.validate(data, origin)
+        else:
+            report = validator.validate_published()
+    except RdfSyntaxError as error:
+        click.echo(f"syntax error: {error}", err=True)
+        sys.exit(EXIT_DOES_NOT_CONFORM)
+    except ValidationError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    render = {"text": report.as_text, "turtle": report.as_turtle, "json": report.as_json}[output_format]
+    click.echo(render(), nl=False)
+    sys.exit(EXIT_CONFORMS if report.conforms else EXIT_DOES_NOT_CONFORM)
+
+
+def validator_base(ctx: click.Context) -> str:
+    return settings_from(ctx).base_iri
+
+
+@main.command()
+@click.option("--host", help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default 8000; 0 picks a free port).")
+@click.option(
+    "--store",
+    "store_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the store on disk here; reopened without reloading unless the sources changed.",
+)
+@click.option("--sparql-endpoint", help="Serve over this SPARQL 1.1 endpoint instead of the embedded store.")
+@click.option("--query-timeout", type=float, help="Time limit per query in seconds (default 30).")
+@click.option("--max-result-rows", type=int, help="Cap on rows or triples per answer (default 100000).")
+@click.option(
+    "--workers",
+    "query_workers",
+    type=int,
+    help="Query worker processes (default: number of CPUs, at least 2).",
+)
+@click.option("--no-validate", is_flag=True, help="Do not run the SHACL shapes over the data before serving.")
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+@click.pass_context
+def serve(ctx: click.Context, no_validate: bool, log_level: str, **options: object) -> None:
+    """Validate and load the dataset, then serve it: SPARQL endpoint, pages, metadata and dumps."""
+    from server.app import create_app
+
+    settings = settings_from(ctx, **options, validate_on_load=False if no_validate else None)
+    if settings.validate_on_load and not settings.sparql_endpoint:
+        report = check_published_data(settings)
+        if report is not None and not report.conforms:
+            click.echo(report.as_text(), err=True)
+            click.echo(
+                "The data do not conform to the shapes; not serving them (use --no-validate to override).",
+                err=True,
+            )
+            sys.exit(EXIT_DOES_NOT_CONFORM)
+    listener = socket.create_server((settings.host, settings.port), reuse_port=False)
+    host, port = listener.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Serving Sister Cities Linked Data at http://{shown}:{port}/", err=False)
+    sys.stdout.flush()
+    config = uvicorn.Config(create_app(settings), log_level=log_level, proxy_headers=True, server_header=False)
+    uvicorn.Server(config).run(sockets=[listener])

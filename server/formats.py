@@ -1,0 +1,126 @@
+"""The one registry of formats and media types.
+
+Content negotiation, the service description, the VoID and DCAT distributions, the dumps and
+the "other formats" links on pages are all generated from this list. Media types and file
+extensions come from pyoxigraph's own format objects, so they cannot drift from what the engine
+actually writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import pyoxigraph as ox
+
+
+class Kind(Enum):
+    """What a representation holds, which decides where a format may be offered."""
+
+    GRAPH = "graph"  # RDF triples: resource descriptions, CONSTRUCT and DESCRIBE results
+    DATASET = "dataset"  # RDF quads: dumps with their named graphs
+    RESULTS = "results"  # SPARQL SELECT and ASK results
+    PAGE = "page"  # HTML for people
+
+
+@dataclass(frozen=True)
+class Format:
+    """One serialisation: its name, media type, file extension and pyoxigraph counterpart."""
+
+    key: str
+    label: str
+    media_type: str
+    extension: str
+    kinds: frozenset[Kind]
+    rdf: ox.RdfFormat | None = None
+    results: ox.QueryResultsFormat | None = None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def media_types(self) -> tuple[str, ...]:
+        return (self.media_type, *self.aliases)
+
+
+def _essence(media_type: str) -> str:
+    """'text/csv; charset=utf-8' -> 'text/csv': parameters are added when a response is sent."""
+    return media_type.split(";", 1)[0].strip()
+
+
+def _rdf(key: str, label: str, rdf: ox.RdfFormat, kinds: set[Kind], aliases: tuple[str, ...] = ()) -> Format:
+    return Format(
+        key,
+        label,
+        _essence(rdf.media_type),
+        rdf.file_extension,
+        frozenset(kinds),
+        rdf=rdf,
+        aliases=aliases,
+    )
+
+
+def _results(key: str, label: str, results: ox.QueryResultsFormat, aliases: tuple[str, ...] = ()) -> Format:
+    return Format(
+        key,
+        label,
+        _essence(results.media_type),
+        results.file_extension,
+        frozenset({Kind.RESULTS}),
+        results=results,
+        aliases=aliases,
+    )
+
+
+TURTLE = _rdf("turtle", "Turtle", ox.RdfFormat.TURTLE, {Kind.GRAPH}, ("application/x-turtle",))
+JSON_LD = _rdf("jsonld", "JSON-LD", ox.RdfFormat.JSON_LD, {Kind.GRAPH, Kind.DATASET})
+RDF_XML = _rdf("rdfxml", "RDF/XML", ox.RdfFormat.RDF_XML, {Kind.GRAPH}, ("application/xml", "text/xml"))
+N_TRIPLES = _rdf("ntriples", "N-Triples", ox.RdfFormat.N_TRIPLES, {Kind.GRAPH}, ("text/plain",))
+TRIG = _rdf("trig", "TriG", ox.RdfFormat.TRIG, {Kind.DATASET}, ("application/x-trig",))
+N_QUADS = _rdf("nquads", "N-Quads", ox.RdfFormat.N_QUADS, {Kind.DATASET}, ("text/x-nquads",))
+
+SPARQL_JSON = _results("json", "SPARQL JSON", ox.QueryResultsFormat.JSON, ("application/json",))
+SPARQL_XML = _results("xml", "SPARQL XML", ox.QueryResultsFormat.XML, ("application/xml", "text/xml"))
+CSV = _results("csv", "CSV", ox.QueryResultsFormat.CSV)
+TSV = _results("tsv", "TSV", ox.QueryResultsFormat.TSV)
+
+HTML = Format("html", "HTML", "text/html", "html", frozenset({Kind.PAGE}), aliases=("application/xhtml+xml",))
+
+ALL: tuple[Format, ...] = (
+    HTML,
+    TURTLE,
+    JSON_LD,
+    RDF_XML,
+    N_TRIPLES,
+    TRIG,
+    N_QUADS,
+    SPARQL_JSON,
+    SPARQL_XML,
+    CSV,
+    TSV,
+)
+
+
+def of_kind(kind: Kind) -> tuple[Format, ...]:
+    """Formats that can carry this kind of content, in order of preference."""
+    return tuple(f for f in ALL if kind in f.kinds)
+
+
+def by_key(key: str) -> Format | None:
+    return next((f for f in ALL if f.key == key), None)
+
+
+def by_extension(extension: str, kind: Kind | None = None) -> Format | None:
+    """The format for a file extension ("ttl", ".ttl"), optionally only among one kind."""
+    wanted = extension.lower().lstrip(".")
+    candidates = of_kind(kind) if kind else ALL
+    return next((f for f in candidates if f.extension == wanted), None)
+
+
+def by_media_type(media_type: str, kinds: tuple[Kind, ...] = (Kind.GRAPH, Kind.DATASET)) -> Format | None:
+    """The format for a Content-Type header value (parameters such as charset are ignored)."""
+    essence = media_type.split(";", 1)[0].strip().lower()
+    return next((f for f in ALL if essence in f.media_types and f.kinds & set(kinds)), None)
+
+
+def rdf_input_formats() -> tuple[Format, ...]:
+    """Formats that can be read as RDF input (for validation and uploads)."""
+    return tuple(f for f in ALL if f.rdf is not None)

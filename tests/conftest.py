@@ -1,0 +1,52 @@
+"""Shared fixtures: the settings, the dataset, an in-memory store and the SHACL validator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+import pytest
+
+from server.settings import Settings
+from server.store import Dataset, open_store
+from server.validate import Validator
+from tests.live import live_server
+
+TESTS = Path(__file__).resolve().parent
+FIXTURES = TESTS / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def dataset(settings: Settings) -> Dataset:
+    return Dataset.from_settings(settings)
+
+
+@pytest.fixture(scope="session")
+def store(dataset: Dataset) -> ox.Store:
+    """The published dataset in an in-memory store: one graph per file plus derived links."""
+    return open_store(dataset, None)
+
+
+@pytest.fixture(scope="session")
+def validator(settings: Settings) -> Validator:
+    return Validator.from_settings(settings)
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real server on the bundled data, in memory, with default limits."""
+    with live_server("--no-validate", cache_dir=tmp_path_factory.mktemp("cache")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def http(server_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server_url, timeout=60) as client:
+        yield client
