@@ -3,8 +3,12 @@
 Every Turtle file becomes one named graph, <{base}graph/{file stem}>, so that the graph of a
 statement says which source it was taken from (data/sources.ttl links graphs to sources). Links
 that follow from the curated statements (the symmetric sc:twinnedWith and sc:partnerOf, and
-sc:country) are derived once at load time into <{base}graph/derived>. Queries use the union of
-all graphs as their default graph.
+sc:country) are derived once at load time into <{base}graph/derived>.
+
+The default graph is the RDF merge of all named graphs, materialised at load time. (pyoxigraph's
+"default graph as union" option returns a triple once per graph that states it, so a fact with
+two sources would be counted twice.) Every graph is a set, so the merge holds each triple once,
+and any SPARQL store that loads our N-Quads dump answers exactly as we do, with no option set.
 
 The data version is a hash of the source files, so that a store on disk is rebuilt exactly when
 they change, and HTTP caches and dumps can be keyed by it.
@@ -31,11 +35,12 @@ DERIVED_GRAPH = "graph/derived"
 METADATA_GRAPH = "graph/metadata"
 DATASET_PATH = "id/dataset/sister-cities"
 # Bump when the derivation rules change, so that stores built by older rules are rebuilt.
-DERIVATION_REVISION = "1"
+DERIVATION_REVISION = "2"
 
 OWL_VERSION_INFO = ox.NamedNode("http://www.w3.org/2002/07/owl#versionInfo")
 DCT_MODIFIED = ox.NamedNode("http://purl.org/dc/terms/modified")
 XSD_DATETIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
+XSD_ANY_URI = "http://www.w3.org/2001/XMLSchema#anyURI"
 
 
 @dataclass(frozen=True)
@@ -85,17 +90,19 @@ class Dataset:
         return [f.graph for f in self.files]
 
 
-def rebase(term: ox.NamedNode | ox.BlankNode | ox.Literal, old: str, new: str):  # noqa: ANN201
-    """Move an IRI (or a literal's datatype) from the base the data were written in to ours."""
+def rebase(term: ox.NamedNode | ox.BlankNode | ox.Literal, old: str, new: str):
+    """Move an IRI, an xsd:anyURI literal or a literal's datatype from the base the data were
+    written in to ours."""
     if isinstance(term, ox.NamedNode) and term.value.startswith(old):
         return ox.NamedNode(new + term.value[len(old) :])
+    if isinstance(term, ox.Literal) and term.datatype.value == XSD_ANY_URI and term.value.startswith(old):
+        return ox.Literal(new + term.value[len(old) :], datatype=term.datatype)
     if isinstance(term, ox.Literal) and term.datatype.value.startswith(old):
         return ox.Literal(term.value, datatype=rebase(term.datatype, old, new))
     return term
 
 
-def rebased_quads(source: SourceFile, base_iri: str) -> Iterator[ox.Quad]:
-    graph = ox.NamedNode(source.graph)
+def rebased_quads(source: SourceFile, base_iri: str, graph: ox.NamedNode | ox.DefaultGraph) -> Iterator[ox.Quad]:
     for quad in ox.parse(path=source.path, format=ox.RdfFormat.TURTLE):
         yield ox.Quad(
             rebase(quad.subject, DEFAULT_BASE_IRI, base_iri),
@@ -106,20 +113,21 @@ def rebased_quads(source: SourceFile, base_iri: str) -> Iterator[ox.Quad]:
 
 
 def load_files(store: ox.Store, dataset: Dataset) -> None:
-    """Load each file into its own graph; rebase only when the base differs from the data's."""
+    """Load each file into its own graph and into the default graph (the merge).
+
+    Files are read as they are when the base is the data's own, and rebased otherwise.
+    """
     for source in dataset.files:
-        if dataset.base_iri == DEFAULT_BASE_IRI:
-            store.bulk_load(path=source.path, format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(source.graph))
-        else:
-            store.bulk_extend(rebased_quads(source, dataset.base_iri))
+        for graph in (ox.NamedNode(source.graph), ox.DefaultGraph()):
+            if dataset.base_iri == DEFAULT_BASE_IRI:
+                store.bulk_load(path=source.path, format=ox.RdfFormat.TURTLE, to_graph=graph)
+            else:
+                store.bulk_extend(rebased_quads(source, dataset.base_iri, graph))
 
 
 def derivation_rules(base_iri: str) -> list[str]:
     """CONSTRUCT queries whose answers are added to the derived graph, in this order."""
-    prologue = (
-        f"PREFIX sc: <{base_iri}{ONTOLOGY_NS}>\n"
-        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
-    )
+    prologue = f"PREFIX sc: <{base_iri}{ONTOLOGY_NS}>\nPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
     twinning = f"<{base_iri}id/concept/agreement-type/twinning>"
     return [
         prologue + "CONSTRUCT { ?a sc:partnerOf ?b } WHERE { "
@@ -134,22 +142,25 @@ def derivation_rules(base_iri: str) -> list[str]:
 
 
 def derive(store: ox.Store, base_iri: str) -> int:
-    """Materialise the derived links; returns how many triples the derived graph holds."""
+    """Materialise the derived links, in their graph and in the merge; returns how many."""
     graph = ox.NamedNode(base_iri + DERIVED_GRAPH)
     for rule in derivation_rules(base_iri):
-        triples = list(store.query(rule, use_default_graph_as_union=True))
-        store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+        triples = list(store.query(rule))
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, g) for t in triples for g in (graph, ox.DefaultGraph()))
     return sum(1 for _ in store.quads_for_pattern(None, None, None, graph))
 
 
 def version_quads(dataset: Dataset) -> Iterable[ox.Quad]:
     """The statements that record which version of the sources a store was built from."""
     subject = ox.NamedNode(dataset.iri(DATASET_PATH))
-    graph = ox.NamedNode(dataset.iri(METADATA_GRAPH))
     modified = ox.Literal(dataset.last_modified.isoformat(), datatype=XSD_DATETIME)
     return [
-        ox.Quad(subject, OWL_VERSION_INFO, ox.Literal(dataset.version), graph),
-        ox.Quad(subject, DCT_MODIFIED, modified, graph),
+        ox.Quad(subject, predicate, value, graph)
+        for graph in (ox.NamedNode(dataset.iri(METADATA_GRAPH)), ox.DefaultGraph())
+        for predicate, value in (
+            (OWL_VERSION_INFO, ox.Literal(dataset.version)),
+            (DCT_MODIFIED, modified),
+        )
     ]
 
 
@@ -166,7 +177,12 @@ def build(store: ox.Store, dataset: Dataset) -> None:
     derived = derive(store, dataset.base_iri)
     store.extend(version_quads(dataset))
     store.optimize()
-    log.info("loaded %d files, derived %d links, version %s", len(dataset.files), derived, dataset.version)
+    log.info(
+        "loaded %d files, derived %d links, version %s",
+        len(dataset.files),
+        derived,
+        dataset.version,
+    )
 
 
 def open_store(dataset: Dataset, directory: Path | None) -> ox.Store:
@@ -183,3 +199,10 @@ def open_store(dataset: Dataset, directory: Path | None) -> ox.Store:
         build(store, dataset)
         store.flush()
     return store
+
+
+def ensure_disk_store(dataset: Dataset, directory: Path) -> None:
+    """Bring the on-disk store up to date, then close it so that workers can open it read-only."""
+    store = open_store(dataset, directory)
+    store.flush()
+    del store
