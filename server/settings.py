@@ -29,8 +29,13 @@ class Settings(BaseSettings):
         "local server exactly as in production. Data written with the default base are rebased "
         "when loaded if this differs.",
     )
-    ontology_dir: Path = Field(PROJECT_ROOT / "ontology", description="Turtle files of the ontology and concept schemes.")
-    data_dir: Path = Field(PROJECT_ROOT / "data", description="Curated Turtle files; each file becomes one named graph.")
+    ontology_dir: Path = Field(
+        PROJECT_ROOT / "ontology", description="Turtle files of the ontology and concept schemes."
+    )
+    data_dir: Path = Field(
+        PROJECT_ROOT / "data",
+        description="Curated Turtle files; each file becomes one named graph.",
+    )
     shapes_dir: Path = Field(PROJECT_ROOT / "shapes", description="SHACL shapes used by `validate` and POST /validate.")
     queries_dir: Path = Field(PROJECT_ROOT / "queries", description="Example SPARQL queries shown in the query UI.")
     host: str = Field("127.0.0.1", description="Interface the server listens on.")
@@ -43,14 +48,27 @@ class Settings(BaseSettings):
     sparql_endpoint: str | None = Field(
         None,
         description="Serve everything over this existing SPARQL 1.1 endpoint instead of the "
-        "embedded store (Oxigraph server, Fuseki, Virtuoso, QLever, ...). The remote store must "
-        "use the union of its named graphs as its default graph.",
+        "embedded store (Oxigraph server, Fuseki, Virtuoso, QLever, ...), loaded with our N-Quads "
+        "dump (its default graph is the merge of the named graphs).",
     )
     query_timeout: float = Field(
-        30.0, gt=0, description="Hard time limit per query in seconds; a query still running is stopped."
+        30.0,
+        gt=0,
+        description="Hard time limit per query in seconds; a query still running is stopped.",
     )
     max_result_rows: int = Field(
-        100_000, gt=0, description="Cap on result rows (SELECT) or triples (CONSTRUCT, DESCRIBE); truncation is announced."
+        100_000,
+        gt=0,
+        description="Cap on result rows (SELECT) or triples (CONSTRUCT, DESCRIBE); truncation is announced.",
+    )
+    max_query_bytes: int = Field(
+        1_000_000,
+        gt=0,
+        description="Largest query or request body accepted by /sparql, in bytes (413 beyond).",
+    )
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "sistercities",
+        description="Where validation results and dumps are kept, keyed by data version.",
     )
     query_workers: int = Field(
         default_factory=lambda: max(2, os.cpu_count() or 2),
@@ -58,7 +76,8 @@ class Settings(BaseSettings):
         description="Processes that evaluate queries; a runaway query occupies one and is killed at the time limit.",
     )
     validate_on_load: bool = Field(
-        True, description="Run the SHACL shapes over the curated files before (re)building the store."
+        True,
+        description="Run the SHACL shapes over the curated files before (re)building the store.",
     )
 
     @field_validator("base_iri")

@@ -1,0 +1,160 @@
+"""Queries over an existing SPARQL 1.1 endpoint, for data that outgrow one machine.
+
+The remote store (Oxigraph server, Fuseki, Virtuoso, QLever, ...) holds our N-Quads dump as it
+is: the named graphs of the sources and a default graph that is their merge. No option such as
+"union default graph" is needed (or wanted: it would count each fact once per source).
+Answers are asked for in SPARQL TSV or N-Triples, read as a stream only up to the row cap (then
+the connection is closed) and converted natively to the requested format, exactly as in the
+embedded mode. The time limit bounds the wait; stopping the remote evaluation is up to the
+remote store's own limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+
+import httpx
+import pyoxigraph as ox
+
+from server import formats, results
+from server.engine import (
+    DataVersion,
+    EngineUnavailable,
+    QueryAnswer,
+    QueryFailed,
+    QueryForm,
+    QueryRequest,
+    QuerySyntaxError,
+    QueryTimeout,
+    query_form,
+)
+from server.store import DATASET_PATH, METADATA_GRAPH
+
+VERSION_TTL_SECONDS = 30.0
+
+
+class RemoteEngine:
+    """A QueryEngine that forwards queries to a SPARQL 1.1 Protocol endpoint."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        query_timeout: float,
+        max_rows: int,
+        base_iri: str,
+        prefixes: dict[str, str],
+    ) -> None:
+        self.endpoint = endpoint
+        self.query_timeout = query_timeout
+        self.max_rows = max_rows
+        self.base_iri = base_iri
+        self.prefixes = prefixes
+        self.client: httpx.AsyncClient | None = None
+        self._version: tuple[float, DataVersion] | None = None
+
+    async def start(self) -> None:
+        self.client = httpx.AsyncClient(timeout=httpx.Timeout(self.query_timeout, connect=10.0))
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+    async def execute(self, request: QueryRequest) -> QueryAnswer:
+        form = query_form(request.query)
+        wire = self._wire_format(form, request.result_format)
+        try:
+            async with asyncio.timeout(self.query_timeout):
+                body, received, truncated = await self._post(request, wire)
+        except TimeoutError:
+            raise QueryTimeout(self.query_timeout) from None
+        except httpx.TransportError as error:
+            raise EngineUnavailable(f"The SPARQL store at {self.endpoint} cannot be reached: {error}") from error
+        return QueryAnswer(
+            self._convert(body, received, request.result_format),
+            request.result_format,
+            truncated,
+            self.max_rows if truncated else None,
+        )
+
+    def _wire_format(self, form: QueryForm | None, wanted: formats.Format) -> formats.Format:
+        """Ask in a line-per-row format whenever rows may have to be capped."""
+        if form is QueryForm.SELECT:
+            return formats.TSV
+        if form in (QueryForm.CONSTRUCT, QueryForm.DESCRIBE):
+            return formats.N_TRIPLES
+        return wanted
+
+    async def _post(self, request: QueryRequest, wire: formats.Format) -> tuple[bytes, formats.Format, bool]:
+        data = [("query", request.query)]
+        data += [("default-graph-uri", g) for g in request.default_graphs]
+        data += [("named-graph-uri", g) for g in request.named_graphs]
+        async with self.client.stream(
+            "POST", self.endpoint, data=data, headers={"Accept": wire.media_type}
+        ) as response:
+            if response.status_code >= 400:
+                await self._raise_for(response)
+            received = (
+                formats.by_media_type(
+                    response.headers.get("content-type", wire.media_type),
+                    (formats.Kind.RESULTS, formats.Kind.GRAPH, formats.Kind.DATASET),
+                )
+                or wire
+            )
+            line_based = received in (formats.TSV, formats.N_TRIPLES)
+            extra_header_line = 1 if received is formats.TSV else 0
+            sink = results.LineCappedBuffer(self.max_rows + extra_header_line if line_based else 2**62)
+            try:
+                async for chunk in response.aiter_bytes():
+                    sink.write(chunk)
+            except results.CapReached:
+                pass
+            return sink.text(), received, sink.capped
+
+    async def _raise_for(self, response: httpx.Response) -> None:
+        text = (await response.aread()).decode("utf-8", "replace").strip()[:2000]
+        if response.status_code == 400:
+            raise QuerySyntaxError(text or "The SPARQL store rejected the query.")
+        if response.status_code in (503, 504, 408):
+            raise QueryTimeout(self.query_timeout)
+        if response.status_code >= 500:
+            raise EngineUnavailable(f"The SPARQL store answered {response.status_code}: {text}")
+        raise QueryFailed(f"The SPARQL store answered {response.status_code}: {text}")
+
+    def _convert(self, body: bytes, received: formats.Format, wanted: formats.Format) -> bytes:
+        try:
+            if received.results is not None and received.results != wanted.results:
+                if received is not formats.TSV:
+                    body = ox.parse_query_results(body, received.results).serialize(format=ox.QueryResultsFormat.TSV)
+                return results.solutions_as(body, wanted)
+            if received.rdf is not None and received.rdf != wanted.rdf:
+                if received is not formats.N_TRIPLES:
+                    body = ox.serialize(ox.parse(body, format=received.rdf), format=ox.RdfFormat.N_TRIPLES)
+                return results.triples_as(body, wanted, self.prefixes)
+        except (SyntaxError, ValueError) as error:
+            raise QueryFailed(f"The SPARQL store's answer could not be read as {received.label}: {error}") from error
+        return body
+
+    async def data_version(self) -> DataVersion:
+        """The version the loaded dump records about itself, re-read at most every 30 seconds."""
+        now = time.monotonic()
+        if self._version and now - self._version[0] < VERSION_TTL_SECONDS:
+            return self._version[1]
+        graph, dataset = self.base_iri + METADATA_GRAPH, self.base_iri + DATASET_PATH
+        query = (
+            f"SELECT ?version ?modified WHERE {{ GRAPH <{graph}> {{ <{dataset}> "
+            "<http://www.w3.org/2002/07/owl#versionInfo> ?version ; "
+            "<http://purl.org/dc/terms/modified> ?modified } } LIMIT 1"
+        )
+        version = DataVersion(None, None)
+        try:
+            answer = await self.execute(QueryRequest(query, formats.TSV))
+            rows = list(ox.parse_query_results(answer.body, ox.QueryResultsFormat.TSV))
+            if rows:
+                modified = datetime.fromisoformat(rows[0]["modified"].value)
+                version = DataVersion(rows[0]["version"].value, modified)
+        except (QueryFailed, QuerySyntaxError, QueryTimeout, EngineUnavailable, ValueError):
+            pass
+        self._version = (now, version)
+        return version

@@ -1,0 +1,359 @@
+"""Queries over the embedded store, in worker processes that can be stopped.
+
+pyoxigraph has no timeout or cancellation: a query runs until it is done. A runaway query must
+really stop using the CPU, not merely be abandoned, so every query runs in a worker process, and
+a worker still busy at the time limit is killed (SIGKILL) and replaced; the other workers keep
+answering meanwhile.
+
+Where the workers get the data from:
+- in memory: a "zygote" process builds the store once, never runs a query and never starts a
+  thread, and forks a worker whenever one is needed. Workers share its memory copy-on-write, so
+  a replacement is ready in milliseconds without reloading anything.
+- on disk: each worker opens the store read-only (RocksDB runs threads, so it cannot be forked).
+
+The main process holds no data: it sends a small job down a pipe and gets the serialised answer
+back, waiting on the pipe in the event loop (no thread per query).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from multiprocessing.reduction import recv_handle, send_handle
+from pathlib import Path
+from typing import Protocol
+
+import pyoxigraph as ox
+
+from server import formats, results
+from server.engine import (
+    DataVersion,
+    EngineBusy,
+    QueryAnswer,
+    QueryFailed,
+    QueryRequest,
+    QuerySyntaxError,
+    QueryTimeout,
+    graph_terms,
+    syntax_error_from,
+)
+
+log = logging.getLogger(__name__)
+SPAWN = multiprocessing.get_context("spawn")
+
+
+# --- Inside a worker ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs to answer one query; small, so it pickles fast."""
+
+    query: str
+    format_key: str
+    default_graphs: tuple[str, ...]
+    named_graphs: tuple[str, ...]
+    max_rows: int
+
+
+# Replies: ("ok", body, truncated) | ("syntax", message, line, column) | ("failed", message)
+Reply = tuple
+
+
+def run_job(store: ox.Store, job: Job, prefixes: dict[str, str]) -> Reply:
+    """Evaluate one query and serialise its answer; pure, so it is tested without processes."""
+    fmt = formats.by_key(job.format_key)
+    has_dataset = bool(job.default_graphs or job.named_graphs)
+    try:
+        answer = store.query(
+            job.query,
+            default_graph=graph_terms(job.default_graphs) if has_dataset else None,
+            named_graphs=graph_terms(job.named_graphs) if has_dataset else None,
+        )
+        if isinstance(answer, ox.QueryBoolean):
+            if fmt.results is None:
+                return ("failed", f"An ASK query cannot be answered as {fmt.label}.")
+            return ("ok", answer.serialize(format=fmt.results), False)
+        if isinstance(answer, ox.QuerySolutions):
+            if fmt.results is None:
+                return ("failed", f"A SELECT query cannot be answered as {fmt.label}.")
+            tsv, truncated = results.capped_solutions_tsv(answer, job.max_rows)
+            return ("ok", results.solutions_as(tsv, fmt), truncated)
+        if fmt.rdf is None:
+            return ("failed", f"A CONSTRUCT or DESCRIBE query cannot be answered as {fmt.label}.")
+        ntriples, truncated = results.capped_triples_ntriples(answer, job.max_rows)
+        return ("ok", results.triples_as(ntriples, fmt, prefixes), truncated)
+    except SyntaxError as error:
+        problem = syntax_error_from(error)
+        return ("syntax", problem.message, problem.line, problem.column)
+    except (OSError, ValueError, RuntimeError) as error:
+        return ("failed", f"The query could not be evaluated: {error}")
+
+
+def serve_jobs(store: ox.Store, conn: Connection, prefixes: dict[str, str]) -> None:
+    """A worker's whole life: answer jobs until the pool closes the pipe."""
+    with contextlib.suppress(EOFError, OSError, KeyboardInterrupt):
+        while True:
+            conn.send(run_job(store, conn.recv(), prefixes))
+
+
+# --- Where workers come from ----------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Worker:
+    """One worker process and our end of its pipe.
+
+    Killed workers are reaped without waiting here: the zygote ignores SIGCHLD, and
+    multiprocessing joins finished children of ours whenever it starts the next one.
+    """
+
+    pid: int
+    conn: Connection
+    process: BaseProcess | None = None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        self.conn.close()
+
+
+class WorkerFactory(Protocol):
+    """Starts worker processes; its methods block, so the pool calls them in a thread."""
+
+    def start(self) -> None: ...
+
+    def spawn(self) -> Worker: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """How a process (re)builds the in-memory store: enough to pickle across spawn."""
+
+    settings_json: str
+
+
+def zygote_main(conn: Connection, spec: StoreSpec, prefixes: dict[str, str]) -> None:
+    """Build the store, then fork a worker for every request; exit when the pool goes away."""
+    from server.settings import Settings
+    from server.store import Dataset, open_store
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps killed workers
+    store = open_store(Dataset.from_settings(Settings.model_validate_json(spec.settings_json)), None)
+    conn.send(("ready", len(store)))
+    with contextlib.suppress(EOFError, OSError, KeyboardInterrupt):
+        while conn.recv() == "fork":
+            ours, theirs = socket.socketpair()
+            pid = os.fork()
+            if pid == 0:  # the worker: it keeps the store and its end of the new pipe
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                conn.close()
+                ours.close()
+                serve_jobs(store, Connection(theirs.detach()), prefixes)
+                os._exit(0)
+            theirs.close()
+            send_handle(conn, ours.fileno(), os.getppid())
+            ours.close()
+            conn.send(pid)
+
+
+class ForkingZygote:
+    """In-memory store: one process holds it and forks workers that share it."""
+
+    def __init__(self, spec: StoreSpec, prefixes: dict[str, str]) -> None:
+        self.spec = spec
+        self.prefixes = prefixes
+        self.lock = threading.Lock()
+        self.conn: Connection | None = None
+        self.process: BaseProcess | None = None
+
+    def start(self) -> None:
+        self.conn, child = SPAWN.Pipe()
+        self.process = SPAWN.Process(target=zygote_main, args=(child, self.spec, self.prefixes), daemon=True)
+        self.process.start()
+        child.close()
+        status, size = self.conn.recv()
+        log.info("in-memory store %s with %d quads", status, size)
+
+    def spawn(self) -> Worker:
+        with self.lock:
+            self.conn.send("fork")
+            fd = recv_handle(self.conn)
+            pid = self.conn.recv()
+        return Worker(pid, Connection(fd))
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        if self.process is not None:
+            self.process.join(timeout=5)
+            if self.process.is_alive():
+                self.process.kill()
+
+
+def read_only_worker_main(conn: Connection, directory: str, prefixes: dict[str, str]) -> None:
+    store = ox.Store.read_only(directory)
+    conn.send("ready")
+    serve_jobs(store, conn, prefixes)
+
+
+class ReadOnlyOpeners:
+    """On-disk store: every worker opens it read-only for itself."""
+
+    def __init__(self, directory: Path, prefixes: dict[str, str]) -> None:
+        self.directory = directory
+        self.prefixes = prefixes
+
+    def start(self) -> None:
+        if not self.directory.is_dir():
+            raise FileNotFoundError(f"no store in {self.directory}")
+
+    def spawn(self) -> Worker:
+        ours, theirs = SPAWN.Pipe()
+        process = SPAWN.Process(
+            target=read_only_worker_main,
+            args=(theirs, str(self.directory), self.prefixes),
+            daemon=True,
+        )
+        process.start()
+        theirs.close()
+        ours.recv()
+        return Worker(process.pid, ours, process)
+
+    def close(self) -> None:
+        pass
+
+
+# --- The pool: the QueryEngine over the embedded store ---------------------------------------
+
+
+class WorkerPool:
+    """Runs each query in an idle worker, within the time limit and the row cap."""
+
+    def __init__(
+        self,
+        factory: WorkerFactory,
+        size: int,
+        query_timeout: float,
+        max_rows: int,
+        version: DataVersion,
+    ) -> None:
+        self.factory = factory
+        self.size = size
+        self.query_timeout = query_timeout
+        self.max_rows = max_rows
+        self.version = version
+        self._idle: asyncio.Queue[Worker] = asyncio.Queue()
+        self._busy: set[Worker] = set()
+        self._pending: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.factory.start)
+        spawned = await asyncio.gather(*(asyncio.to_thread(self.factory.spawn) for _ in range(self.size)))
+        for worker in spawned:
+            self._idle.put_nowait(worker)
+
+    async def close(self) -> None:
+        for task in self._pending:
+            task.cancel()
+        while not self._idle.empty():
+            self._idle.get_nowait().kill()
+        for worker in list(self._busy):
+            worker.kill()
+        await asyncio.to_thread(self.factory.close)
+
+    async def data_version(self) -> DataVersion:
+        return self.version
+
+    async def execute(self, request: QueryRequest) -> QueryAnswer:
+        job = Job(
+            request.query,
+            request.result_format.key,
+            request.default_graphs,
+            request.named_graphs,
+            self.max_rows,
+        )
+        worker = await self._acquire()
+        try:
+            reply = await self._call(worker, job)
+        except TimeoutError:
+            self._replace(worker)
+            raise QueryTimeout(self.query_timeout) from None
+        except (EOFError, OSError) as error:
+            self._replace(worker)
+            raise QueryFailed("The query worker stopped unexpectedly; the query was not answered.") from error
+        except asyncio.CancelledError:  # the client went away: the worker may still be busy
+            self._replace(worker)
+            raise
+        self._release(worker)
+        return self._answer(reply, request)
+
+    def _answer(self, reply: Reply, request: QueryRequest) -> QueryAnswer:
+        status = reply[0]
+        if status == "ok":
+            _, body, truncated = reply
+            return QueryAnswer(body, request.result_format, truncated, self.max_rows if truncated else None)
+        if status == "syntax":
+            _, message, line, column = reply
+            raise QuerySyntaxError(message, line, column)
+        raise QueryFailed(reply[1])
+
+    async def _acquire(self) -> Worker:
+        try:
+            worker = await asyncio.wait_for(self._idle.get(), timeout=self.query_timeout)
+        except TimeoutError:
+            raise EngineBusy(self.query_timeout) from None
+        self._busy.add(worker)
+        return worker
+
+    def _release(self, worker: Worker) -> None:
+        self._busy.discard(worker)
+        self._idle.put_nowait(worker)
+
+    async def _call(self, worker: Worker, job: Job) -> Reply:
+        """Send the job and wait for the reply in the event loop, up to the time limit.
+
+        Only the wait happens in the loop; the reply, which is already arriving, is read in
+        blocking mode, because the event loop may have made the pipe non-blocking and a long
+        reply does not fit in the pipe's buffer at once.
+        """
+        loop = asyncio.get_running_loop()
+        readable = loop.create_future()
+
+        def on_readable() -> None:
+            if not readable.done():
+                readable.set_result(None)
+
+        fd = worker.conn.fileno()
+        worker.conn.send(job)
+        loop.add_reader(fd, on_readable)
+        try:
+            async with asyncio.timeout(self.query_timeout):
+                await readable
+        finally:
+            loop.remove_reader(fd)
+        os.set_blocking(fd, True)
+        return worker.conn.recv()
+
+    def _replace(self, worker: Worker) -> None:
+        """Kill a worker (stopping its query for good) and start another in the background."""
+        self._busy.discard(worker)
+        worker.kill()
+        task = asyncio.get_running_loop().create_task(self._spawn_replacement())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _spawn_replacement(self) -> None:
+        worker = await asyncio.to_thread(self.factory.spawn)
+        self._idle.put_nowait(worker)
