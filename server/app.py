@@ -1,0 +1,97 @@
+"""create_app(settings): the one application object, with every route registered here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from server import __version__, sparql
+from server.engine import DataVersion, EngineError, QueryEngine
+from server.errors import HTTPProblem, handle_engine_error, handle_problem
+from server.examples import load_examples
+from server.namespaces import prefixes
+from server.remote import RemoteEngine
+from server.settings import Settings
+from server.store import Dataset, ensure_disk_store
+from server.workers import ForkingZygote, ReadOnlyOpeners, StoreSpec, WorkerPool
+
+HERE = Path(__file__).resolve().parent
+
+
+def make_engine(settings: Settings) -> QueryEngine:
+    """The embedded store (in memory or on disk) or a remote SPARQL endpoint."""
+    namespaces = prefixes(settings.base_iri)
+    if settings.sparql_endpoint:
+        return RemoteEngine(
+            settings.sparql_endpoint,
+            settings.query_timeout,
+            settings.max_result_rows,
+            settings.base_iri,
+            namespaces,
+        )
+    dataset = Dataset.from_settings(settings)
+    version = DataVersion(dataset.version, dataset.last_modified)
+    if settings.store_dir is not None:
+        ensure_disk_store(dataset, settings.store_dir)
+        factory = ReadOnlyOpeners(settings.store_dir, namespaces)
+    else:
+        factory = ForkingZygote(StoreSpec(settings.model_dump_json()), namespaces)
+    return WorkerPool(factory, settings.query_workers, settings.query_timeout, settings.max_result_rows, version)
+
+
+async def health(request: Request) -> Response:
+    version = await request.app.state.engine.data_version()
+    return JSONResponse({"status": "ok", "software": __version__, "data": version.tag})
+
+
+async def index(request: Request) -> Response:
+    return request.app.state.templates.TemplateResponse(request, "index.html", {})
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = make_engine(settings)
+        await app.state.engine.start()
+        try:
+            yield
+        finally:
+            await app.state.engine.close()
+
+    app = FastAPI(
+        title="Sister Cities Linked Data",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.state.examples = load_examples(settings.queries_dir)
+
+    app.add_route("/sparql", sparql.endpoint, methods=["GET", "HEAD", "POST"], name="sparql")
+    app.add_route("/", index, methods=["GET", "HEAD"], name="index")
+    app.add_route("/health", health, methods=["GET", "HEAD"], name="health")
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    app.add_exception_handler(HTTPProblem, handle_problem)
+    app.add_exception_handler(EngineError, handle_engine_error)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=sparql.EXPOSED_HEADERS.split(", "),
+        max_age=86400,
+    )
+    return app

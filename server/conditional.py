@@ -1,0 +1,39 @@
+"""HTTP validators tied to the data version: ETag, Last-Modified and 304 Not Modified.
+
+A representation changes only when the data change or a different variant is chosen, so the
+entity tag is the data version plus the variant (format, language, page). Tags are weak because
+the same representation may be sent gzipped or not.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from werkzeug.http import http_date, parse_date, parse_etags, quote_etag
+
+from server.engine import DataVersion
+
+
+def validators(version: DataVersion, variant: str) -> dict[str, str]:
+    """ETag and Last-Modified headers for one variant of a representation, where known."""
+    headers = {}
+    if version.tag:
+        headers["ETag"] = quote_etag(f"{version.tag}-{variant}", weak=True)
+    if version.modified:
+        headers["Last-Modified"] = http_date(version.modified)
+    return headers
+
+
+def is_fresh(request: Request, headers: dict[str, str]) -> bool:
+    """Whether the client's cached copy is still good (If-None-Match wins over If-Modified-Since)."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None and "ETag" in headers:
+        tags = parse_etags(if_none_match)
+        return tags.star_tag or tags.contains_weak(headers["ETag"].removeprefix("W/").strip('"'))
+    if_modified_since = parse_date(request.headers.get("if-modified-since"))
+    modified = parse_date(headers.get("Last-Modified"))
+    return if_modified_since is not None and modified is not None and modified <= if_modified_since
+
+
+def not_modified(headers: dict[str, str]) -> Response:
+    return Response(status_code=304, headers=headers)

@@ -1,0 +1,49 @@
+"""Content negotiation: Accept -> one of the offered formats, or 406 naming what is available.
+
+Built on werkzeug's Accept parser (q-values, wildcards, specificity). Two decisions of ours:
+a `charset` parameter never excludes a format, because every text we send is UTF-8; and the
+primary media type of each format is offered before its aliases, so that a wildcard such as
+text/* picks text/csv rather than the alias text/xml.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from werkzeug.datastructures import LanguageAccept, MIMEAccept
+from werkzeug.http import parse_accept_header
+
+from server.errors import NotAcceptable
+from server.formats import Format
+
+_CHARSET = re.compile(r";\s*charset\s*=\s*[^;,]*", re.IGNORECASE)
+
+
+def accepted(header: str | None) -> MIMEAccept:
+    return parse_accept_header(_CHARSET.sub("", header or ""), MIMEAccept)
+
+
+def negotiate(header: str | None, offered: Sequence[Format], default: Format | None = None) -> Format:
+    """The offered format the client prefers; the default when it states no preference."""
+    default = default or offered[0]
+    if not header or not header.strip():
+        return default
+    candidates = [f.media_type for f in offered] + [alias for f in offered for alias in f.aliases]
+    best = accepted(header).best_match(candidates)
+    if best is None:
+        raise NotAcceptable(offered)
+    return next(f for f in offered if best in f.media_types)
+
+
+def prefers_html(header: str | None) -> bool:
+    """Whether a client names HTML itself, as browsers do (a bare */* is a program)."""
+    return any(value in ("text/html", "application/xhtml+xml") and quality > 0 for value, quality in accepted(header))
+
+
+def negotiate_language(header: str | None, available: Sequence[str], default: str = "en") -> str:
+    """The reader's language among ours (Accept-Language, with 'fi-FI' matching 'fi')."""
+    if not header:
+        return default
+    best = parse_accept_header(header, LanguageAccept).best_match(list(available), default=default)
+    return best or default

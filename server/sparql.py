@@ -1,0 +1,219 @@
+"""The SPARQL 1.1 Protocol, query operation: reading requests, choosing formats, answering.
+
+- GET ?query=, POST application/x-www-form-urlencoded, POST application/sparql-query;
+  default-graph-uri and named-graph-uri are honoured.
+- Read-only: update operations (update=, application/sparql-update) are refused with 403, and
+  update text sent as a query with 400.
+- The answer format comes from format= (for people in browsers) or from Accept; 406 names the
+  available types. A browser opening /sparql?query=... gets the query UI with the query run.
+- Without a query, GET answers the Service Description for machines and the UI for browsers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+import pyoxigraph as ox
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server import conditional, formats, query_ui, service_description
+from server.engine import (
+    QueryAnswer,
+    QueryForm,
+    QueryRequest,
+    looks_like_update,
+    query_form,
+    uses_service,
+)
+from server.errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
+from server.negotiation import negotiate
+
+FORM = "application/x-www-form-urlencoded"
+SPARQL_QUERY = "application/sparql-query"
+SPARQL_UPDATE = "application/sparql-update"
+EXPOSED_HEADERS = "ETag, Last-Modified, Content-Location, Link, X-SPARQL-MaxRows, Vary"
+
+
+@dataclass(frozen=True)
+class ProtocolRequest:
+    """The parts of a SPARQL Protocol request, read once (form values are decoded once)."""
+
+    query: str | None
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    format: str | None = None
+
+
+def _single(params: list[tuple[str, str]], name: str) -> str | None:
+    values = [v for k, v in params if k == name]
+    if len(values) > 1:
+        raise BadRequest(f"The parameter '{name}' was given {len(values)} times; give it once.")
+    return values[0] if values else None
+
+
+def _graph_iris(params: list[tuple[str, str]], name: str) -> tuple[str, ...]:
+    iris = tuple(v for k, v in params if k == name)
+    for iri in iris:
+        try:
+            ox.NamedNode(iri)
+        except ValueError:
+            raise BadRequest(f"{name} must be an absolute IRI; '{iri}' is not.") from None
+    return iris
+
+
+async def _body(request: Request, max_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(f"The request body is larger than the limit of {max_bytes} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise PayloadTooLarge(f"The request body is larger than the limit of {max_bytes} bytes.")
+    return bytes(body)
+
+
+def _utf8(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadRequest(f"The {what} is not valid UTF-8 (byte {error.start}).") from None
+
+
+async def read_protocol_request(request: Request, max_bytes: int) -> ProtocolRequest:
+    """Read a query request in any of the protocol's three forms, refusing updates."""
+    url_params = list(request.query_params.multi_items())
+    params = url_params
+    query = None
+    if request.method == "POST":
+        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if content_type == SPARQL_UPDATE:
+            raise Forbidden("This endpoint is read-only: SPARQL Update is not accepted.")
+        if content_type == FORM:
+            params = url_params + parse_qsl(_utf8(await _body(request, max_bytes), "form"), keep_blank_values=True)
+        elif content_type == SPARQL_QUERY:
+            query = _utf8(await _body(request, max_bytes), "query")
+        else:
+            raise UnsupportedMediaType(
+                f"POST a query as {FORM} (query=...) or as {SPARQL_QUERY}; "
+                f"'{content_type or 'no content type'}' is not accepted."
+            )
+    if _single(params, "update") is not None:
+        raise Forbidden("This endpoint is read-only: SPARQL Update is not accepted.")
+    form_query = _single(params, "query")
+    if query is not None and form_query is not None:
+        raise BadRequest("Give the query either in the body or as the 'query' parameter, not both.")
+    query = query if query is not None else form_query
+    if query is not None and len(query.encode()) > max_bytes:
+        raise PayloadTooLarge(f"The query is longer than the limit of {max_bytes} bytes.")
+    return ProtocolRequest(
+        query=query,
+        default_graphs=_graph_iris(params, "default-graph-uri"),
+        named_graphs=_graph_iris(params, "named-graph-uri"),
+        format=_single(params, "format"),
+    )
+
+
+def offered_formats(form: QueryForm | None, allow_html: bool) -> tuple[formats.Format, ...]:
+    """Formats an answer can be given in; HTML is the query UI showing the answer."""
+    kind = form.kind if form else formats.Kind.RESULTS
+    offered = formats.of_kind(kind)
+    if kind is formats.Kind.GRAPH:
+        offered += formats.of_kind(formats.Kind.DATASET)
+        offered = tuple(dict.fromkeys(offered))
+    return (*offered, formats.HTML) if allow_html else offered
+
+
+def choose_format(request: Request, protocol: ProtocolRequest, offered: tuple[formats.Format, ...]) -> formats.Format:
+    """format= wins (by key or media type) for people in browsers; otherwise Accept decides."""
+    if protocol.format:
+        wanted = protocol.format.strip().lower()
+        chosen = next((f for f in offered if wanted == f.key or wanted in f.media_types), None)
+        if chosen is None:
+            keys = ", ".join(f.key for f in offered)
+            raise BadRequest(f"format={protocol.format} cannot be given for this query; use one of: {keys}.")
+        return chosen
+    return negotiate(request.headers.get("accept"), offered)
+
+
+def check_query(query: str) -> None:
+    if not query.strip():
+        raise BadRequest("The query is empty.")
+    if looks_like_update(query):
+        raise BadRequest("This is a SPARQL Update, which this read-only endpoint does not accept; send a query.")
+    if uses_service(query):
+        raise BadRequest("Federated queries (SERVICE) are not allowed on this public endpoint.")
+
+
+def media_type_header(fmt: formats.Format) -> str:
+    return f"{fmt.media_type}; charset=utf-8" if fmt.media_type.startswith("text/") else fmt.media_type
+
+
+def answer_headers(answer: QueryAnswer) -> dict[str, str]:
+    headers = {"Vary": "Accept", "Access-Control-Expose-Headers": EXPOSED_HEADERS}
+    if answer.truncated:
+        headers["X-SPARQL-MaxRows"] = str(answer.max_rows)
+    return headers
+
+
+def answer_response(answer: QueryAnswer, extra: dict[str, str]) -> Response:
+    headers = {**extra, **answer_headers(answer)}
+    return Response(answer.body, headers=headers, media_type=media_type_header(answer.result_format))
+
+
+def variant_key(protocol: ProtocolRequest, fmt: formats.Format) -> str:
+    """What besides the URL makes a GET answer differ: the negotiated format."""
+    return fmt.key
+
+
+async def run_query(request: Request, protocol: ProtocolRequest, fmt: formats.Format) -> Response:
+    """Answer a query, or 304 when a GET client already holds this version of the answer."""
+    engine = request.app.state.engine
+    validators = {}
+    if request.method in ("GET", "HEAD"):
+        validators = conditional.validators(await engine.data_version(), variant_key(protocol, fmt))
+        validators["Cache-Control"] = "public, no-cache"
+        if conditional.is_fresh(request, validators):
+            return conditional.not_modified({**validators, "Vary": "Accept"})
+    answer = await engine.execute(QueryRequest(protocol.query, fmt, protocol.default_graphs, protocol.named_graphs))
+    return answer_response(answer, validators)
+
+
+async def service_description_or_ui(request: Request, protocol: ProtocolRequest) -> Response:
+    """GET /sparql without a query: the Service Description for machines, the UI for people."""
+    offered = (*formats.of_kind(formats.Kind.GRAPH), formats.TRIG, formats.N_QUADS, formats.HTML)
+    fmt = choose_format(request, protocol, offered)
+    if fmt is formats.HTML:
+        return query_ui.render(request)
+    settings = request.app.state.settings
+    headers = {
+        **conditional.validators(await request.app.state.engine.data_version(), f"sd-{fmt.key}"),
+        "Vary": "Accept",
+    }
+    if conditional.is_fresh(request, headers):
+        return conditional.not_modified(headers)
+    triples = service_description.describe(
+        service_description.endpoint_url(request),
+        settings,
+        await service_description.named_graphs(request),
+    )
+    body = service_description.serialise(triples, fmt, settings)
+    return Response(body, headers=headers, media_type=media_type_header(fmt))
+
+
+async def endpoint(request: Request) -> Response:
+    """GET, HEAD and POST /sparql."""
+    settings = request.app.state.settings
+    protocol = await read_protocol_request(request, settings.max_query_bytes)
+    if protocol.query is None:
+        if request.method == "POST":
+            raise BadRequest("No query was sent: give it as the 'query' parameter or as the request body.")
+        return await service_description_or_ui(request, protocol)
+    check_query(protocol.query)
+    offered = offered_formats(query_form(protocol.query), allow_html=request.method in ("GET", "HEAD"))
+    fmt = choose_format(request, protocol, offered)
+    if fmt is formats.HTML:
+        return query_ui.render(request, protocol.query)
+    return await run_query(request, protocol, fmt)
