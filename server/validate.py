@@ -12,19 +12,20 @@ Parsing goes through pyoxigraph, whose errors carry a line and column.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pyoxigraph as ox
 import pyshacl
 import rdflib
-from rdflib.namespace import RDF, SH, XSD
+from rdflib.namespace import RDF, RDFS, SH, XSD
 
 from server import formats
 from server.namespaces import prefixes
 from server.settings import DEFAULT_BASE_IRI, Settings
-from server.store import Dataset, rebase
+from server.store import Dataset, open_store, rebase
 
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
@@ -168,8 +169,8 @@ class Report:
         return json.dumps(self.as_dict(), ensure_ascii=False, indent=2) + "\n"
 
     def as_turtle(self) -> str:
-        """The sh:ValidationReport, with skolemised blank nodes turned back into blank nodes."""
-        return self.graph.de_skolemize().serialize(format="turtle")
+        """The report as a SHACL validation report (sh:ValidationReport) in Turtle."""
+        return self.graph.serialize(format="turtle")
 
 
 def owning_node_shape(shapes: rdflib.Graph, shape: rdflib.term.Node) -> rdflib.term.Node:
@@ -190,15 +191,10 @@ def owning_node_shape(shapes: rdflib.Graph, shape: rdflib.term.Node) -> rdflib.t
     return shape
 
 
-SKOLEM_PREFIX = "https://rdflib.github.io/.well-known/genid/rdflib/"
-
-
 def short(node: rdflib.term.Node | None, namespaces: rdflib.namespace.NamespaceManager) -> str | None:
     """A node as a person would write it: a prefixed name, a literal, or _:id for blank nodes."""
     if node is None:
         return None
-    if isinstance(node, rdflib.URIRef) and str(node).startswith(SKOLEM_PREFIX):
-        return f"_:{str(node)[len(SKOLEM_PREFIX) :]}"
     if isinstance(node, rdflib.URIRef):
         try:
             return node.n3(namespaces)
@@ -228,60 +224,149 @@ def findings_of(report: rdflib.Graph, shapes: rdflib.Graph, origin: dict) -> Ite
 
 # --- The validator ------------------------------------------------------------------------
 
+TypeResolver = Callable[[Iterable[rdflib.URIRef]], Iterable[tuple[rdflib.URIRef, rdflib.URIRef]]]
+TYPE_LOOKUP_BATCH = 500
+
+
+def types_in_store(store: ox.Store, iris: Iterable[rdflib.URIRef]) -> Iterator[tuple[rdflib.URIRef, rdflib.URIRef]]:
+    """The rdf:type statements of the given IRIs in a store, a few hundred IRIs per query."""
+    pending = sorted({str(iri) for iri in iris})
+    for start in range(0, len(pending), TYPE_LOOKUP_BATCH):
+        values = " ".join(f"<{iri}>" for iri in pending[start : start + TYPE_LOOKUP_BATCH])
+        query = f"SELECT ?s ?type WHERE {{ VALUES ?s {{ {values} }} ?s a ?type }}"
+        for row in store.query(query):
+            yield rdflib.URIRef(row["s"].value), rdflib.URIRef(row["type"].value)
+
+
+def class_hierarchy(ontology: rdflib.Graph) -> rdflib.Graph:
+    """Only the rdfs:subClassOf axioms: all that sh:class needs besides the types themselves.
+
+    Keeping concepts and labels out means none of them is validated again with every submission.
+    """
+    hierarchy = rdflib.Graph()
+    for triple in ontology.triples((None, RDFS.subClassOf, None)):
+        if isinstance(triple[2], rdflib.URIRef):
+            hierarchy.add(triple)
+    return hierarchy
+
+
+def iris_in(graph: rdflib.Graph) -> set[rdflib.URIRef]:
+    return {t for triple in graph for t in triple if isinstance(t, rdflib.URIRef)}
+
+
+def result_closure(report: rdflib.Graph, node: rdflib.term.Node) -> Iterator[tuple]:
+    """A validation result and what hangs off it in blank nodes (paths, nested details)."""
+    for triple in report.triples((node, None, None)):
+        yield triple
+        if isinstance(triple[2], rdflib.BNode):
+            yield from result_closure(report, triple[2])
+
 
 class Validator:
-    """Checks RDF against the shapes, in the context of our ontology and published data."""
+    """Checks RDF against the shapes.
 
-    def __init__(self, shapes: rdflib.Graph, context: rdflib.Graph, context_origin: dict | None = None) -> None:
+    Our own data are checked as a whole. Submitted data are checked together with the class
+    hierarchy of the ontology and the rdf:type of each published IRI (place, concept, ...) they
+    mention, looked up in the store, so that `sc:party place:shanghai` is known to point to a
+    city; the published data themselves are never loaded for this.
+    """
+
+    def __init__(
+        self,
+        shapes: rdflib.Graph,
+        vocabulary: rdflib.Graph,
+        resolve_types: TypeResolver,
+        read_published: Callable[[], tuple[rdflib.Graph, dict]] | None = None,
+    ) -> None:
         self.shapes = shapes
-        self.context = context
-        self.context_origin = context_origin or {}
+        self.vocabulary = vocabulary
+        self.resolve_types = resolve_types
+        self._read_published = read_published
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Validator:
+        """A validator for the CLI and tests: types are looked up in a store built from the files."""
         dataset = Dataset.from_settings(settings)
         shapes, _ = read_files(sorted(settings.shapes_dir.glob("*.ttl")), settings.base_iri)
-        context, origin = read_files((f.path for f in dataset.files), settings.base_iri)
+        ontology, _ = read_files(sorted(settings.ontology_dir.glob("*.ttl")), settings.base_iri)
+        vocabulary = class_hierarchy(ontology)
         for prefix, namespace in prefixes(settings.base_iri).items():
             shapes.bind(prefix, namespace, override=True, replace=True)
-        return cls(shapes, context, origin)
+        store: list[ox.Store] = []
 
-    def _run(self, graph: rdflib.Graph, focus: list | None, origin: dict) -> Report:
-        conforms, report_graph, _ = pyshacl.validate(
-            graph,
-            shacl_graph=self.shapes,
-            inference="none",
-            advanced=True,
-            allow_warnings=True,
-            focus_nodes=focus,
+        def resolve(iris: Iterable[rdflib.URIRef]) -> Iterator[tuple[rdflib.URIRef, rdflib.URIRef]]:
+            if not store:
+                store.append(open_store(dataset, None))
+            return types_in_store(store[0], iris)
+
+        def read_published() -> tuple[rdflib.Graph, dict]:
+            return read_files((f.path for f in dataset.files), settings.base_iri)
+
+        return cls(shapes, vocabulary, resolve, read_published)
+
+    @cached_property
+    def published(self) -> tuple[rdflib.Graph, dict]:
+        """Our ontology and data as one graph, with the file that describes each subject."""
+        if self._read_published is None:
+            raise ValidationError("this validator has no access to the published files")
+        return self._read_published()
+
+    @property
+    def context(self) -> rdflib.Graph:
+        return self.published[0]
+
+    def _run(self, graph: rdflib.Graph, origin: dict, keep: set | None) -> Report:
+        """Validate the whole graph (no focus nodes: pySHACL then skips nested shapes), report `keep`."""
+        _, full_report, _ = pyshacl.validate(
+            graph, shacl_graph=self.shapes, inference="none", advanced=True, allow_warnings=True, inplace=True
         )
-        ranked = sorted(
-            findings_of(report_graph, self.shapes, origin),
-            key=lambda f: (
-                SEVERITY_ORDER.get(f.severity, 9),
-                f.file or "",
-                f.focus_node,
-                f.result_path or "",
-                f.message,
-            ),
+        report = rdflib.Graph(namespace_manager=self.shapes.namespace_manager)
+        root = rdflib.BNode()
+        report.add((root, RDF.type, SH.ValidationReport))
+        for result in full_report.subjects(RDF.type, SH.ValidationResult):
+            if keep is None or full_report.value(result, SH.focusNode) in keep:
+                report.add((root, SH.result, result))
+                for triple in result_closure(full_report, result):
+                    report.add(triple)
+        findings = tuple(
+            sorted(
+                findings_of(report, self.shapes, origin),
+                key=lambda f: (
+                    SEVERITY_ORDER.get(f.severity, 9),
+                    f.file or "",
+                    f.focus_node,
+                    f.result_path or "",
+                    f.message,
+                ),
+            )
         )
-        return Report(bool(conforms), tuple(ranked), report_graph)
+        conforms = not any(f.severity == "Violation" for f in findings)
+        report.add((root, SH.conforms, rdflib.Literal(conforms)))
+        return Report(conforms, findings, report)
 
     def validate_published(self) -> Report:
         """Check our own ontology and data, every node of them."""
-        return self._run(self.context, None, self.context_origin)
+        graph, origin = self.published
+        return self._run(graph + rdflib.Graph(), origin, None)
 
-    def validate(self, data: rdflib.Graph, origin: dict | None = None) -> Report:
+    def validate(
+        self,
+        data: rdflib.Graph,
+        origin: dict | None = None,
+        types: Iterable[tuple[rdflib.URIRef, rdflib.URIRef]] | None = None,
+    ) -> Report:
         """Check submitted data; only the nodes it describes are reported on.
 
-        Blank nodes are skolemised first, because pySHACL takes focus nodes only as IRIs.
+        `types` are the rdf:type statements of the published IRIs the data mention; without
+        them they are looked up with the validator's resolver.
         """
-        skolemised = data.skolemize()
-        origin = {(n.skolemize() if isinstance(n, rdflib.BNode) else n): f for n, f in (origin or {}).items()}
-        focus = sorted(set(skolemised.subjects()))
-        if not focus:
+        keep = set(data.subjects())
+        if not keep:
             return Report(True, (), rdflib.Graph())
-        return self._run(self.context + skolemised, focus, origin)
+        graph = self.vocabulary + data
+        for subject, cls in types if types is not None else self.resolve_types(iris_in(data)):
+            graph.add((subject, RDF.type, cls))
+        return self._run(graph, origin or {}, keep)
 
 
 def check_published_data(settings: Settings) -> Report | None:
