@@ -9,8 +9,11 @@ from pathlib import Path
 import click
 import uvicorn
 
-from server import __version__
+from server import __version__, formats
+from server.dumps import DUMP_FORMATS, write_dump
+from server.namespaces import prefixes
 from server.settings import Settings
+from server.store import Dataset, open_store
 from server.validate import (
     RdfSyntaxError,
     ValidationError,
@@ -149,3 +152,30 @@ def serve(ctx: click.Context, no_validate: bool, log_level: str, **options: obje
     sys.stdout.flush()
     config = uvicorn.Config(create_app(settings), log_level=log_level, proxy_headers=True, server_header=False)
     uvicorn.Server(config).run(sockets=[listener])
+
+
+@main.command()
+@click.option(
+    "--format",
+    "format_key",
+    type=click.Choice([f.key for f in DUMP_FORMATS]),
+    default="nquads",
+    show_default=True,
+    help="nquads and trig keep the source graphs; the others write their merge.",
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: standard output)."
+)
+@click.option(
+    "--store",
+    "store_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Use (and if needed build) the on-disk store here instead of loading into memory.",
+)
+@click.pass_context
+def dump(ctx: click.Context, format_key: str, output: Path | None, store_dir: Path | None) -> None:
+    """Write the whole dataset, as a harvester or another SPARQL store would load it."""
+    settings = settings_from(ctx, store_dir=store_dir)
+    store = open_store(Dataset.from_settings(settings), settings.store_dir)
+    fmt = formats.by_key(format_key)
+    write_dump(store, fmt, output if output else sys.stdout.buffer, prefixes(settings.base_iri))

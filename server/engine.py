@@ -47,6 +47,7 @@ class QueryRequest:
     result_format: formats.Format
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
+    max_rows: int | None = None  # the engine's cap unless an internal query needs another
 
     @property
     def has_dataset(self) -> bool:

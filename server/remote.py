@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
+from urllib.parse import urlencode
 
 import httpx
 import pyoxigraph as ox
@@ -75,7 +76,7 @@ class RemoteEngine:
             self._convert(body, received, request.result_format),
             request.result_format,
             truncated,
-            self.max_rows if truncated else None,
+            (request.max_rows or self.max_rows) if truncated else None,
         )
 
     def _wire_format(self, form: QueryForm | None, wanted: formats.Format) -> formats.Format:
@@ -87,11 +88,12 @@ class RemoteEngine:
         return wanted
 
     async def _post(self, request: QueryRequest, wire: formats.Format) -> tuple[bytes, formats.Format, bool]:
-        data = [("query", request.query)]
-        data += [("default-graph-uri", g) for g in request.default_graphs]
-        data += [("named-graph-uri", g) for g in request.named_graphs]
+        fields = [("query", request.query)]
+        fields += [("default-graph-uri", g) for g in request.default_graphs]
+        fields += [("named-graph-uri", g) for g in request.named_graphs]
+        headers = {"Accept": wire.media_type, "Content-Type": "application/x-www-form-urlencoded"}
         async with self.client.stream(
-            "POST", self.endpoint, data=data, headers={"Accept": wire.media_type}
+            "POST", self.endpoint, content=urlencode(fields).encode(), headers=headers
         ) as response:
             if response.status_code >= 400:
                 await self._raise_for(response)
@@ -104,7 +106,8 @@ class RemoteEngine:
             )
             line_based = received in (formats.TSV, formats.N_TRIPLES)
             extra_header_line = 1 if received is formats.TSV else 0
-            sink = results.LineCappedBuffer(self.max_rows + extra_header_line if line_based else 2**62)
+            max_rows = request.max_rows or self.max_rows
+            sink = results.LineCappedBuffer(max_rows + extra_header_line if line_based else 2**62)
             try:
                 async for chunk in response.aiter_bytes():
                     sink.write(chunk)

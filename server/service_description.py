@@ -19,6 +19,7 @@ from server.settings import Settings
 SD = "http://www.w3.org/ns/sparql-service-description#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 XSD = "http://www.w3.org/2001/XMLSchema#"
+MAX_LISTED_GRAPHS = 100_000
 
 
 def _n(iri: str) -> ox.NamedNode:
@@ -31,7 +32,8 @@ def endpoint_url(request: Request) -> str:
 
 async def named_graphs(request: Request) -> list[str]:
     engine = request.app.state.engine
-    answer = await engine.execute(QueryRequest("SELECT DISTINCT ?g WHERE { GRAPH ?g { } } ORDER BY ?g", formats.TSV))
+    query = "SELECT DISTINCT ?g WHERE { GRAPH ?g { } } ORDER BY ?g"
+    answer = await engine.execute(QueryRequest(query, formats.TSV, max_rows=MAX_LISTED_GRAPHS))
     return [row["g"].value for row in ox.parse_query_results(answer.body, ox.QueryResultsFormat.TSV)]
 
 

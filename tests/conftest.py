@@ -42,8 +42,8 @@ def validator(settings: Settings) -> Validator:
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real server on the bundled data, in memory, with default limits."""
-    with live_server("--no-validate", cache_dir=tmp_path_factory.mktemp("cache")) as url:
-        yield url
+    with live_server("--no-validate", cache_dir=tmp_path_factory.mktemp("cache")) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")

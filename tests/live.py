@@ -10,18 +10,56 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 READY_LINE = re.compile(r"Serving Sister Cities Linked Data at (http://\S+)/")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the server and every process under it (its query workers)."""
+        return sum(_cpu_ticks(pid) for pid in _descendants(self.pid) | {self.pid}) / CLOCK_TICKS
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()  # fields after the command name
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = _stat(pid)
+    return int(fields[11]) + int(fields[12]) if fields else 0  # utime, stime
+
+
+def _descendants(root: int) -> set[int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))):
+            parents[int(entry.name)] = int(fields[1])
+    found, frontier = set(), {root}
+    while frontier:
+        children = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= children
+        frontier = children
+    return found
 
 
 @contextmanager
 def live_server(
     *args: str, cache_dir: Path, env: dict[str, str] | None = None, startup_timeout: float = 60
-) -> Iterator[str]:
-    """Run `sistercities serve --port 0` with extra arguments; yield its base URL (no trailing /)."""
+) -> Iterator[Server]:
+    """Run `sistercities serve --port 0` with extra arguments; yield its URL (no trailing /) and PID."""
     command = [
         sys.executable,
         "-m",
@@ -38,7 +76,7 @@ def live_server(
     try:
         url = _wait_for_url(process, startup_timeout)
         _wait_until_healthy(url, process, startup_timeout)
-        yield url
+        yield Server(url, process.pid)
     finally:
         _stop(process)
 

@@ -1,0 +1,106 @@
+"""Limits that hold: a runaway query is stopped for good while other clients keep being answered,
+and the row cap is never silent."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pyoxigraph as ox
+import pytest
+
+from tests.live import Server, live_server
+
+TIME_LIMIT = 3
+MAX_ROWS = 7
+# Three unconstrained triple patterns over ~3,000 triples: 2.7e10 combinations, minutes of work.
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+LOOKUP = "ASK { <https://w3id.org/sistercities/id/place/kuopio> ?p ?o }"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    args = ("--no-validate", "--query-timeout", str(TIME_LIMIT), "--workers", "2", "--max-result-rows", str(MAX_ROWS))
+    with live_server(*args, cache_dir=tmp_path_factory.mktemp("cache")) as server:
+        yield server
+
+
+def test_runaway_query_is_stopped_and_others_keep_answering(limited: Server) -> None:
+    outcome: dict[str, object] = {}
+
+    def runaway() -> None:
+        started = time.perf_counter()
+        response = httpx.get(f"{limited.url}/sparql", params={"query": CARTESIAN}, timeout=120)
+        outcome.update(status=response.status_code, text=response.text, seconds=time.perf_counter() - started)
+
+    thread = threading.Thread(target=runaway)
+    cpu_before = limited.cpu_seconds()
+    thread.start()
+    time.sleep(0.5)
+    latencies, busiest = [], 0.0
+    with httpx.Client(base_url=limited.url, timeout=30) as client:
+        while thread.is_alive():
+            busiest = max(busiest, limited.cpu_seconds() - cpu_before)  # a killed worker's time leaves /proc
+            started = time.perf_counter()
+            response = client.get("/sparql", params={"query": LOOKUP}, headers={"Accept": "application/sparql-results+json"})
+            latencies.append(time.perf_counter() - started)
+            assert response.status_code == 200
+            time.sleep(0.05)
+    thread.join()
+
+    assert outcome["status"] == 503, outcome
+    assert "3 seconds" in outcome["text"]
+    assert TIME_LIMIT <= outcome["seconds"] < TIME_LIMIT + 3, outcome
+    assert busiest > 1.5, "the runaway query should have used the CPU while it ran"
+    assert len(latencies) >= 20
+    assert statistics.median(latencies) < 0.1, latencies
+    assert max(latencies) < 1.0, latencies
+
+    # Stopped means stopped: the server tree is idle once the query has been answered.
+    idle_from = limited.cpu_seconds()
+    time.sleep(2)
+    assert limited.cpu_seconds() - idle_from < 0.5, "the runaway query kept running after its time limit"
+
+
+def test_the_server_keeps_full_capacity_after_a_timeout(limited: Server) -> None:
+    """The killed worker is replaced: two queries can run side by side again."""
+    with httpx.Client(base_url=limited.url, timeout=30) as client:
+        for _ in range(10):
+            assert client.get("/sparql", params={"query": LOOKUP}).status_code == 200
+
+
+def test_truncated_select_says_so(limited: Server) -> None:
+    response = httpx.get(f"{limited.url}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
+    assert response.status_code == 200
+    assert response.headers["x-sparql-maxrows"] == str(MAX_ROWS)
+    assert len(list(ox.parse_query_results(response.content, ox.QueryResultsFormat.JSON))) == MAX_ROWS
+
+
+@pytest.mark.parametrize("accept", ["text/csv", "application/sparql-results+xml", "text/tab-separated-values"])
+def test_truncation_in_every_results_format(limited: Server, accept: str) -> None:
+    response = httpx.get(f"{limited.url}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"}, headers={"Accept": accept})
+    assert response.headers["x-sparql-maxrows"] == str(MAX_ROWS)
+    if accept.startswith("text/"):
+        assert len(response.text.splitlines()) == MAX_ROWS + 1
+
+
+def test_truncated_construct_says_so(limited: Server) -> None:
+    response = httpx.get(
+        f"{limited.url}/sparql",
+        params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"},
+        headers={"Accept": "application/n-triples"},
+    )
+    assert response.headers["x-sparql-maxrows"] == str(MAX_ROWS)
+    assert len(list(ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES))) == MAX_ROWS
+
+
+def test_answers_within_the_cap_are_not_marked(limited: Server) -> None:
+    response = httpx.get(f"{limited.url}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 3"})
+    assert "x-sparql-maxrows" not in response.headers
+    exactly = httpx.get(f"{limited.url}/sparql", params={"query": f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {MAX_ROWS}"})
+    assert "x-sparql-maxrows" not in exactly.headers
