@@ -303,7 +303,9 @@ class WorkerPool:
         status = reply[0]
         if status == "ok":
             _, body, truncated = reply
-            return QueryAnswer(body, request.result_format, truncated, (request.max_rows or self.max_rows) if truncated else None)
+            return QueryAnswer(
+                body, request.result_format, truncated, (request.max_rows or self.max_rows) if truncated else None
+            )
         if status == "syntax":
             _, message, line, column = reply
             raise QuerySyntaxError(message, line, column)

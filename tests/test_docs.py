@@ -18,8 +18,12 @@ def test_readme_starts_with_the_two_commands() -> None:
 
 
 def test_generated_sections_are_current() -> None:
-    result = subprocess.run([sys.executable, "-m", "cogapp", "--check", "README.md"], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, "README.md is stale: run `.venv/bin/cog -r README.md`\n" + result.stdout + result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "cogapp", "--check", "README.md"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, (
+        "README.md is stale: run `.venv/bin/cog -r README.md`\n" + result.stdout + result.stderr
+    )
 
 
 def test_every_setting_is_documented() -> None:

@@ -47,7 +47,9 @@ def test_runaway_query_is_stopped_and_others_keep_answering(limited: Server) -> 
         while thread.is_alive():
             busiest = max(busiest, limited.cpu_seconds() - cpu_before)  # a killed worker's time leaves /proc
             started = time.perf_counter()
-            response = client.get("/sparql", params={"query": LOOKUP}, headers={"Accept": "application/sparql-results+json"})
+            response = client.get(
+                "/sparql", params={"query": LOOKUP}, headers={"Accept": "application/sparql-results+json"}
+            )
             latencies.append(time.perf_counter() - started)
             assert response.status_code == 200
             time.sleep(0.05)
@@ -83,7 +85,9 @@ def test_truncated_select_says_so(limited: Server) -> None:
 
 @pytest.mark.parametrize("accept", ["text/csv", "application/sparql-results+xml", "text/tab-separated-values"])
 def test_truncation_in_every_results_format(limited: Server, accept: str) -> None:
-    response = httpx.get(f"{limited.url}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"}, headers={"Accept": accept})
+    response = httpx.get(
+        f"{limited.url}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"}, headers={"Accept": accept}
+    )
     assert response.headers["x-sparql-maxrows"] == str(MAX_ROWS)
     if accept.startswith("text/"):
         assert len(response.text.splitlines()) == MAX_ROWS + 1

@@ -46,10 +46,21 @@ def oxigraph_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     dump = work / "dump.nq"
     subprocess.run([sys.executable, "-m", "server", "dump", "--format", "nquads", "-o", str(dump)], check=True)
     oxigraph = oxigraph_command()
-    subprocess.run([oxigraph, "load", "--location", str(work / "store"), "--file", str(dump)], check=True, capture_output=True)
+    subprocess.run(
+        [oxigraph, "load", "--location", str(work / "store"), "--file", str(dump)], check=True, capture_output=True
+    )
     port = free_port()
     process = subprocess.Popen(
-        [oxigraph, "serve-read-only", "--location", str(work / "store"), "--bind", f"127.0.0.1:{port}", "--timeout-s", "10"],
+        [
+            oxigraph,
+            "serve-read-only",
+            "--location",
+            str(work / "store"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout-s",
+            "10",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -85,13 +96,17 @@ def test_answers_equal_the_embedded_store(remote: Server, http: httpx.Client) ->
     assert there.text == here.text
 
 
-@pytest.mark.parametrize("accept", ["application/sparql-results+json", "application/sparql-results+xml", "text/tab-separated-values"])
+@pytest.mark.parametrize(
+    "accept", ["application/sparql-results+json", "application/sparql-results+xml", "text/tab-separated-values"]
+)
 def test_results_formats_over_the_remote_store(remote: Server, accept: str) -> None:
     response = httpx.get(f"{remote.url}/sparql", params={"query": TWINS}, headers={"Accept": accept})
     assert response.status_code == 200
     assert response.headers["content-type"].split(";")[0] == accept
-    fmt = {"application/sparql-results+json": ox.QueryResultsFormat.JSON,
-           "application/sparql-results+xml": ox.QueryResultsFormat.XML}.get(accept, ox.QueryResultsFormat.TSV)
+    fmt = {
+        "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+        "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+    }.get(accept, ox.QueryResultsFormat.TSV)
     assert len(list(ox.parse_query_results(response.content, fmt))) == 5  # eight twins, capped at five
 
 
@@ -118,7 +133,12 @@ def test_validators_come_from_the_loaded_dump(remote: Server, http: httpx.Client
     here = http.get("/sparql", params={"query": TWINS})
     there = httpx.get(f"{remote.url}/sparql", params={"query": TWINS})
     assert there.headers["etag"] == here.headers["etag"]
-    assert httpx.get(f"{remote.url}/sparql", params={"query": TWINS}, headers={"If-None-Match": here.headers["etag"]}).status_code == 304
+    assert (
+        httpx.get(
+            f"{remote.url}/sparql", params={"query": TWINS}, headers={"If-None-Match": here.headers["etag"]}
+        ).status_code
+        == 304
+    )
 
 
 def test_service_description_lists_the_remote_graphs(remote: Server) -> None:
@@ -128,7 +148,11 @@ def test_service_description_lists_the_remote_graphs(remote: Server) -> None:
 
 def test_slow_remote_queries_hit_the_time_limit(remote: Server) -> None:
     started = time.perf_counter()
-    response = httpx.get(f"{remote.url}/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"}, timeout=60)
+    response = httpx.get(
+        f"{remote.url}/sparql",
+        params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"},
+        timeout=60,
+    )
     assert response.status_code == 503
     assert time.perf_counter() - started < 8
 
