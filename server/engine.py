@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from pathlib import Path
 from typing import Protocol
 
 import pyoxigraph as ox
@@ -133,6 +134,12 @@ class QueryEngine(Protocol):
 
     async def data_version(self) -> DataVersion: ...
 
+    async def export(self, fmt: formats.Format, path: Path) -> None:
+        """Write the whole dataset to a file: the merge, or every graph for N-Quads and TriG."""
+        ...
+
+
+EXPORT_TIMEOUT = 3600.0  # a full dump of ten million triples takes about a minute
 
 # --- Reading a query's form without parsing it ----------------------------------------------
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -21,6 +22,7 @@ import pyoxigraph as ox
 
 from server import formats, results
 from server.engine import (
+    EXPORT_TIMEOUT,
     DataVersion,
     EngineUnavailable,
     QueryAnswer,
@@ -138,6 +140,46 @@ class RemoteEngine:
         except (SyntaxError, ValueError) as error:
             raise QueryFailed(f"The SPARQL store's answer could not be read as {received.label}: {error}") from error
         return body
+
+    async def export(self, fmt: formats.Format, path: Path) -> None:
+        """Stream the whole remote dataset to a file: the merge as N-Triples, or every quad as
+        TSV rows of a SELECT over the default graph and all named graphs, then convert natively."""
+        with_graphs = fmt in (formats.N_QUADS, formats.TRIG)
+        if with_graphs:
+            query = "SELECT ?s ?p ?o ?g WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+            wire = formats.TSV
+        else:
+            query, wire = "CONSTRUCT WHERE { ?s ?p ?o }", formats.N_TRIPLES
+        raw = path.with_suffix(path.suffix + ".download")
+        headers = {"Accept": wire.media_type, "Content-Type": "application/x-www-form-urlencoded"}
+        try:
+            async with (
+                asyncio.timeout(EXPORT_TIMEOUT),
+                self.client.stream(
+                    "POST", self.endpoint, content=urlencode({"query": query}).encode(), headers=headers
+                ) as response,
+            ):
+                if response.status_code >= 400:
+                    await self._raise_for(response)
+                with raw.open("wb") as sink:
+                    async for chunk in response.aiter_bytes():
+                        sink.write(chunk)
+            await asyncio.to_thread(self._convert_export, raw, with_graphs, fmt, path)
+        except TimeoutError:
+            raise QueryTimeout(EXPORT_TIMEOUT) from None
+        except httpx.TransportError as error:
+            raise EngineUnavailable(f"The SPARQL store at {self.endpoint} cannot be reached: {error}") from error
+        finally:
+            raw.unlink(missing_ok=True)
+
+    def _convert_export(self, raw: Path, with_graphs: bool, fmt: formats.Format, path: Path) -> None:
+        if with_graphs:
+            rows = ox.parse_query_results(path=raw, format=ox.QueryResultsFormat.TSV)
+            items = (ox.Quad(r["s"], r["p"], r["o"], r["g"] or ox.DefaultGraph()) for r in rows)
+        else:
+            items = ox.parse(path=raw, format=ox.RdfFormat.N_TRIPLES)
+        named = self.prefixes if fmt.rdf in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
+        ox.serialize(items, path, format=fmt.rdf, prefixes=named)
 
     async def data_version(self) -> DataVersion:
         """The version the loaded dump records about itself, re-read at most every 30 seconds."""

@@ -35,7 +35,9 @@ from typing import Protocol
 import pyoxigraph as ox
 
 from server import formats, results
+from server.dumps import write_dump
 from server.engine import (
+    EXPORT_TIMEOUT,
     DataVersion,
     EngineBusy,
     QueryAnswer,
@@ -65,12 +67,26 @@ class Job:
     max_rows: int
 
 
+@dataclass(frozen=True)
+class ExportJob:
+    """Write the whole store to a file, natively."""
+
+    format_key: str
+    path: str
+
+
 # Replies: ("ok", body, truncated) | ("syntax", message, line, column) | ("failed", message)
 Reply = tuple
 
 
-def run_job(store: ox.Store, job: Job, prefixes: dict[str, str]) -> Reply:
-    """Evaluate one query and serialise its answer; pure, so it is tested without processes."""
+def run_job(store: ox.Store, job: Job | ExportJob, prefixes: dict[str, str]) -> Reply:
+    """Evaluate one query (or export) and serialise its answer; pure, so it is tested without processes."""
+    if isinstance(job, ExportJob):
+        try:
+            write_dump(store, formats.by_key(job.format_key), Path(job.path), prefixes)
+        except OSError as error:
+            return ("failed", f"The dump could not be written: {error}")
+        return ("ok", b"", False)
     fmt = formats.by_key(job.format_key)
     has_dataset = bool(job.default_graphs or job.named_graphs)
     try:
@@ -183,7 +199,10 @@ class ForkingZygote:
         self.process = SPAWN.Process(target=zygote_main, args=(child, self.spec, self.prefixes), daemon=True)
         self.process.start()
         child.close()
-        status, size = self.conn.recv()
+        try:
+            status, size = self.conn.recv()
+        except EOFError:
+            raise RuntimeError("the process building the in-memory store exited; see its error above") from None
         log.info("in-memory store %s with %d quads", status, size)
 
     def spawn(self) -> Worker:
@@ -284,12 +303,21 @@ class WorkerPool:
             request.named_graphs,
             self.max_rows,
         )
+        return self._answer(await self._run(job, self.query_timeout), request)
+
+    async def export(self, fmt: formats.Format, path: Path) -> None:
+        status, *rest = await self._run(ExportJob(fmt.key, str(path)), EXPORT_TIMEOUT)
+        if status != "ok":
+            raise QueryFailed(rest[0])
+
+    async def _run(self, job: Job | ExportJob, timeout: float) -> Reply:
+        """Run a job in an idle worker; a worker still busy at the time limit is killed."""
         worker = await self._acquire()
         try:
-            reply = await self._call(worker, job)
+            reply = await self._call(worker, job, timeout)
         except TimeoutError:
             self._replace(worker)
-            raise QueryTimeout(self.query_timeout) from None
+            raise QueryTimeout(timeout) from None
         except (EOFError, OSError) as error:
             self._replace(worker)
             raise QueryFailed("The query worker stopped unexpectedly; the query was not answered.") from error
@@ -297,7 +325,7 @@ class WorkerPool:
             self._replace(worker)
             raise
         self._release(worker)
-        return self._answer(reply, request)
+        return reply
 
     def _answer(self, reply: Reply, request: QueryRequest) -> QueryAnswer:
         status = reply[0]
@@ -323,7 +351,7 @@ class WorkerPool:
         self._busy.discard(worker)
         self._idle.put_nowait(worker)
 
-    async def _call(self, worker: Worker, job: Job) -> Reply:
+    async def _call(self, worker: Worker, job: Job | ExportJob, timeout: float) -> Reply:
         """Send the job and wait for the reply in the event loop, up to the time limit.
 
         Only the wait happens in the loop; the reply, which is already arriving, is read in
@@ -341,7 +369,7 @@ class WorkerPool:
         worker.conn.send(job)
         loop.add_reader(fd, on_readable)
         try:
-            async with asyncio.timeout(self.query_timeout):
+            async with asyncio.timeout(timeout):
                 await readable
         finally:
             loop.remove_reader(fd)
