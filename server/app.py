@@ -14,14 +14,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from server import __version__, sparql
+from server import __version__, browse, documents, sparql, vocabulary
 from server.engine import DataVersion, EngineError, QueryEngine
 from server.errors import HTTPProblem, handle_engine_error, handle_problem
 from server.examples import load_examples
+from server.i18n import page_globals
 from server.namespaces import prefixes
 from server.remote import RemoteEngine
 from server.settings import Settings
 from server.store import Dataset, ensure_disk_store
+from server.validate import read_files
 from server.workers import ForkingZygote, ReadOnlyOpeners, StoreSpec, WorkerPool
 
 HERE = Path(__file__).resolve().parent
@@ -53,10 +55,6 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok", "software": __version__, "data": version.tag})
 
 
-async def index(request: Request) -> Response:
-    return request.app.state.templates.TemplateResponse(request, "index.html", {})
-
-
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,12 +73,26 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.state.templates = Jinja2Templates(directory=HERE / "templates", context_processors=[page_globals])
     app.state.examples = load_examples(settings.queries_dir)
+    app.state.shapes = read_files(sorted(settings.shapes_dir.glob("*.ttl")), settings.base_iri)[0]
+    app.state.memo = {}  # derived once per data version (see documents.per_version)
 
+    read = ["GET", "HEAD"]
     app.add_route("/sparql", sparql.endpoint, methods=["GET", "HEAD", "POST"], name="sparql")
-    app.add_route("/", index, methods=["GET", "HEAD"], name="index")
-    app.add_route("/health", health, methods=["GET", "HEAD"], name="health")
+    app.add_route("/", browse.index, methods=read, name="index")
+    app.add_route("/search", browse.search, methods=read, name="search")
+    app.add_route("/browse", browse.browse, methods=read, name="browse")
+    # Things 303 to their documents; documents are negotiated (server/uris.py is the policy).
+    app.add_route("/id/{rest:path}", documents.see_other_thing, methods=read, name="thing")
+    app.add_route("/graph/{name}", documents.see_other_graph, methods=read, name="graph")
+    app.add_route("/doc/{rest:path}", documents.document, methods=read, name="document")
+    app.add_route("/ontology", vocabulary.ontology, methods=read, name="ontology")
+    app.add_route("/ontology.{ext}", vocabulary.ontology, methods=read, name="ontology-variant")
+    app.add_route("/ontology/{version}", vocabulary.ontology, methods=read, name="ontology-version")
+    app.add_route("/shapes", vocabulary.shapes, methods=read, name="shapes")
+    app.add_route("/shapes.{ext}", vocabulary.shapes, methods=read, name="shapes-variant")
+    app.add_route("/health", health, methods=read, name="health")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     app.add_exception_handler(HTTPProblem, handle_problem)

@@ -196,3 +196,14 @@ def syntax_error_from(error: SyntaxError) -> QuerySyntaxError:
 
 def graph_terms(iris: tuple[str, ...]) -> list[ox.NamedNode]:
     return [ox.NamedNode(iri) for iri in iris]
+
+
+async def select(engine: QueryEngine, query: str, max_rows: int | None = None) -> list[ox.QuerySolution]:
+    """Run an internal SELECT and return its rows as pyoxigraph solutions (read from TSV)."""
+    answer = await engine.execute(QueryRequest(query, formats.TSV, max_rows=max_rows))
+    return list(ox.parse_query_results(answer.body, ox.QueryResultsFormat.TSV))
+
+
+def sparql_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
+    """A term written for a SPARQL query (VALUES, patterns)."""
+    return str(term)

@@ -115,3 +115,11 @@ def serialise_triples(triples: list[ox.Triple], fmt: formats.Format, prefixes: d
         quads = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
         return ox.serialize(quads, format=fmt.rdf, prefixes=used)
     return ox.serialize(triples, format=fmt.rdf, prefixes=used)
+
+
+def serialise_quads(quads: list[ox.Quad], fmt: formats.Format, prefixes: dict[str, str]) -> bytes:
+    """Write quads: dataset formats keep their graphs, the others get the merged triples."""
+    if fmt.rdf not in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG):
+        return serialise_triples(list(dict.fromkeys(q.triple for q in quads)), fmt, prefixes)
+    used = used_prefixes(prefixes, iris_of(q.triple for q in quads)) if fmt.rdf == ox.RdfFormat.TRIG else None
+    return ox.serialize(quads, format=fmt.rdf, prefixes=used)

@@ -11,7 +11,7 @@ import pyoxigraph as ox
 from starlette.requests import Request
 
 from server import formats
-from server.engine import QueryRequest
+from server.engine import select
 from server.namespaces import prefixes
 from server.results import serialise_triples
 from server.settings import Settings
@@ -31,10 +31,8 @@ def endpoint_url(request: Request) -> str:
 
 
 async def named_graphs(request: Request) -> list[str]:
-    engine = request.app.state.engine
     query = "SELECT DISTINCT ?g WHERE { GRAPH ?g { } } ORDER BY ?g"
-    answer = await engine.execute(QueryRequest(query, formats.TSV, max_rows=MAX_LISTED_GRAPHS))
-    return [row["g"].value for row in ox.parse_query_results(answer.body, ox.QueryResultsFormat.TSV)]
+    return [row["g"].value for row in await select(request.app.state.engine, query, MAX_LISTED_GRAPHS)]
 
 
 def describe(endpoint: str, settings: Settings, graphs: list[str]) -> list[ox.Triple]:

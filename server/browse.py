@@ -1,0 +1,124 @@
+"""The home page, browsing by kind of thing, and search by name in any of the four languages."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.documents import page_number, per_version
+from server.engine import select
+from server.errors import BadRequest
+from server.i18n import reader_language
+from server.labels import Labels
+from server.resources import facts_about
+from server.uris import local_url
+
+PAGE_SIZE = 50
+SEARCH_LIMIT = 100
+RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+NAME_PROPERTIES = (
+    "http://www.w3.org/2004/02/skos/core#prefLabel",
+    "http://www.w3.org/2004/02/skos/core#altLabel",
+    "http://www.w3.org/2004/02/skos/core#hiddenLabel",
+    "http://www.w3.org/2000/01/rdf-schema#label",
+)
+
+
+async def class_counts(request: Request) -> list[tuple[str, int]]:
+    """How many things of each of our classes (counted once per data version)."""
+    namespace = request.app.state.settings.base_iri + "ontology#"
+    query = (
+        f"SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a ?class "
+        f'FILTER(STRSTARTS(STR(?class), "{namespace}")) }} GROUP BY ?class ORDER BY DESC(?n)'
+    )
+
+    async def compute() -> list[tuple[str, int]]:
+        return [
+            (row["class"].value, int(row["n"].value)) for row in await select(request.app.state.engine, query, 10_000)
+        ]
+
+    return await per_version(request, "class-counts", compute)
+
+
+async def triple_count(request: Request) -> int:
+    async def compute() -> int:
+        rows = await select(request.app.state.engine, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+        return int(rows[0]["n"].value)
+
+    return await per_version(request, "triple-count", compute)
+
+
+async def labels_of(request: Request, iris: set[str]) -> Labels:
+    base = request.app.state.settings.base_iri
+    return (await facts_about(request.app.state.engine, iris, base)).labels
+
+
+async def index(request: Request) -> Response:
+    counts = await class_counts(request)
+    labels = await labels_of(request, {iri for iri, _ in counts})
+    language = reader_language(request)
+    context = {
+        "classes": [(iri, labels.best(iri, language), n) for iri, n in counts],
+        "triples": await triple_count(request),
+    }
+    return request.app.state.templates.TemplateResponse(request, "index.html", context)
+
+
+async def browse(request: Request) -> Response:
+    """GET /browse?class=IRI: the things of a class (and its subclasses), a page at a time."""
+    class_iri = request.query_params.get("class", "")
+    try:
+        cls = ox.NamedNode(class_iri)
+    except ValueError:
+        raise BadRequest("Give the class to browse as ?class= with an absolute IRI.") from None
+    page = page_number(request)
+    query = (
+        f"SELECT DISTINCT ?s WHERE {{ ?s a ?type . ?type <{RDFS_SUBCLASS}>* {cls} FILTER(isIRI(?s)) }} "
+        f"ORDER BY ?s LIMIT {PAGE_SIZE + 1} OFFSET {(page - 1) * PAGE_SIZE}"
+    )
+    found = [row["s"].value for row in await select(request.app.state.engine, query)]
+    labels = await labels_of(request, {*found, class_iri})
+    language = reader_language(request)
+    base = request.app.state.settings.base_iri
+    items = sorted(
+        ((labels.best(i, language), local_url(base, i) or i, i) for i in found[:PAGE_SIZE]), key=lambda t: t[0].lower()
+    )
+    context = {
+        "title": labels.best(class_iri, language),
+        "class_iri": class_iri,
+        "items": items,
+        "page_number": page,
+        "more": len(found) > PAGE_SIZE,
+    }
+    return request.app.state.templates.TemplateResponse(request, "browse.html", context)
+
+
+async def search(request: Request) -> Response:
+    """GET /search?q=...: things whose names contain the words, in any language, ignoring case."""
+    words = request.query_params.get("q", "").strip()
+    if len(words) > 200:
+        raise BadRequest("The search text is longer than 200 characters.")
+    results = []
+    if words:
+        needle = str(ox.Literal(words.lower()))
+        properties = " ".join(f"<{p}>" for p in NAME_PROPERTIES)
+        query = (
+            f"SELECT DISTINCT ?s WHERE {{ VALUES ?p {{ {properties} }} ?s ?p ?name "
+            f"FILTER(isIRI(?s) && CONTAINS(LCASE(STR(?name)), {needle})) }} LIMIT {SEARCH_LIMIT}"
+        )
+        found = [row["s"].value for row in await select(request.app.state.engine, query)]
+        facts = await facts_about(request.app.state.engine, set(found), request.app.state.settings.base_iri)
+        type_labels = await labels_of(request, {t for i in found for t in facts.types.get(i, ())})
+        language = reader_language(request)
+        base = request.app.state.settings.base_iri
+        results = sorted(
+            (
+                facts.labels.best(i, language),
+                local_url(base, i) or i,
+                sorted(type_labels.best(t, language) for t in facts.types.get(i, ()) if "ontology#" in t),
+            )
+            for i in found
+        )
+    context = {"q": words, "results": results}
+    return request.app.state.templates.TemplateResponse(request, "search.html", context)

@@ -1,0 +1,324 @@
+"""The ontology and the shapes as published vocabularies: /ontology and /shapes.
+
+Their IRIs are documents (hash terms name what is in them), so they are served directly: HTML
+documentation for people and the Turtle, JSON-LD, RDF/XML or N-Triples source for programs,
+negotiated or as fixed variants (/ontology.ttl). /ontology/{version} is the version IRI of the
+ontology and answers with the same document while that version is the current one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+import rdflib
+from markupsafe import Markup, escape
+from rdflib.namespace import OWL, RDF, RDFS, SH
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server import conditional, formats, uris
+from server.documents import per_version
+from server.engine import QueryRequest
+from server.errors import NotFound
+from server.i18n import reader_language
+from server.labels import LANGUAGES, local_name
+from server.namespaces import prefixes
+from server.negotiation import negotiate
+from server.results import serialise_triples
+from server.sparql import media_type_header
+
+RDF_FORMATS = (formats.TURTLE, formats.HTML, formats.JSON_LD, formats.RDF_XML, formats.N_TRIPLES)
+ONTOLOGY_GRAPH = "graph/sistercities"
+
+
+@dataclass
+class Term:
+    iri: str
+    kind: str
+    labels: dict[str, str] = field(default_factory=dict)
+    comments: dict[str, str] = field(default_factory=dict)
+    parents: list[str] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+    equivalents: list[str] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)
+    ranges: list[str] = field(default_factory=list)
+    characteristics: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return local_name(self.iri)
+
+    def label(self, language: str) -> str:
+        return self.labels.get(language) or self.labels.get("en") or self.name
+
+    def comment(self, language: str) -> str:
+        return self.comments.get(language) or self.comments.get("en", "")
+
+
+KINDS = {
+    str(OWL.Class): "class",
+    str(OWL.ObjectProperty): "property",
+    str(OWL.DatatypeProperty): "property",
+    str(RDFS.Datatype): "datatype",
+}
+CHARACTERISTICS = {
+    str(OWL.SymmetricProperty): "symmetric",
+    str(OWL.TransitiveProperty): "transitive",
+    str(OWL.FunctionalProperty): "functional",
+}
+
+
+def ontology_terms(graph: rdflib.Graph, namespace: str) -> dict[str, Term]:
+    """The classes, properties and datatypes of our namespace with everything the page shows."""
+    terms: dict[str, Term] = {}
+    for subject, kind in graph.subject_objects(RDF.type):
+        if str(subject).startswith(namespace) and str(kind) in KINDS:
+            terms.setdefault(str(subject), Term(str(subject), KINDS[str(kind)]))
+    for iri, term in terms.items():
+        node = rdflib.URIRef(iri)
+        term.labels = {o.language or "": str(o) for o in graph.objects(node, RDFS.label)}
+        term.comments = {o.language or "": str(o) for o in graph.objects(node, RDFS.comment)}
+        parent_property = RDFS.subClassOf if term.kind == "class" else RDFS.subPropertyOf
+        term.parents = sorted(str(o) for o in graph.objects(node, parent_property) if isinstance(o, rdflib.URIRef))
+        term.equivalents = sorted(str(o) for o in graph.objects(node, OWL.equivalentProperty))
+        term.domains = sorted(str(o) for o in graph.objects(node, RDFS.domain))
+        term.ranges = sorted(str(o) for o in graph.objects(node, RDFS.range))
+        term.characteristics = sorted(
+            CHARACTERISTICS[str(k)] for k in graph.objects(node, RDF.type) if str(k) in CHARACTERISTICS
+        )
+    for iri, term in terms.items():
+        for parent in term.parents:
+            if parent in terms:
+                terms[parent].children.append(iri)
+    return terms
+
+
+def hierarchy_svg(terms: dict[str, Term], language: str) -> Markup:
+    """The class hierarchy as an SVG tree (drawn here: no script, every label escaped)."""
+    classes = {iri: t for iri, t in terms.items() if t.kind == "class"}
+    roots = sorted(
+        (i for i, t in classes.items() if not any(p in classes for p in t.parents)), key=lambda i: classes[i].name
+    )
+    rows: list[tuple[str, int, int | None]] = []  # (iri, depth, parent row)
+
+    def walk(iri: str, depth: int, parent: int | None) -> None:
+        row = len(rows)
+        rows.append((iri, depth, parent))
+        for child in sorted(classes[iri].children, key=lambda c: classes[c].name):
+            walk(child, depth + 1, row)
+
+    for root in roots:
+        walk(root, 0, None)
+    step, indent, height, width = 26, 28, 20, 230
+    parts = []
+    for row, (iri, depth, parent) in enumerate(rows):
+        x, y = 8 + depth * indent, 8 + row * step
+        if parent is not None:
+            parent_x, parent_y = 8 + (depth - 1) * indent + 10, 8 + parent * step + height
+            parts.append(f'<path d="M{parent_x},{parent_y} V{y + height / 2} H{x}" class="edge"/>')
+        parts.append(
+            f'<a href="#{escape(classes[iri].name)}"><rect x="{x}" y="{y}" width="{width}" height="{height}" rx="3"/>'
+            f'<text x="{x + 8}" y="{y + 14}">{escape(classes[iri].label(language))}</text></a>'
+        )
+    total_width = 8 + max((d for _, d, _ in rows), default=0) * indent + width + 8
+    total_height = 8 + len(rows) * step
+    return Markup(
+        f'<svg class="hierarchy" viewBox="0 0 {total_width} {total_height}" '
+        f'width="{total_width}" height="{total_height}" role="img" aria-label="class hierarchy">'
+        f"{''.join(parts)}</svg>"
+    )
+
+
+async def graph_triples(request: Request, graph_path: str) -> list[ox.Triple]:
+    """The triples of one of our named graphs, from the store."""
+    graph = request.app.state.settings.base_iri + graph_path
+    query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    answer = await request.app.state.engine.execute(QueryRequest(query, formats.N_TRIPLES, max_rows=1_000_000))
+    return list(ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES))
+
+
+def to_rdflib(triples: list[ox.Triple]) -> rdflib.Graph:
+    return rdflib.Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode(), format="nt")
+
+
+def choose(request: Request, fixed: formats.Format | None) -> formats.Format:
+    return fixed or negotiate(request.headers.get("accept"), RDF_FORMATS)
+
+
+def vocabulary_headers(path: str, fmt: formats.Format, version, language: str) -> dict[str, str]:
+    links = ", ".join(f'<{path}.{f.extension}>; rel="alternate"; type="{f.media_type}"' for f in RDF_FORMATS)
+    return {
+        **conditional.validators(version, f"{path.strip('/')}-{fmt.key}-{language}"),
+        "Vary": "Accept, Accept-Language",
+        "Content-Location": f"{path}.{fmt.extension}",
+        "Link": links,
+    }
+
+
+async def ontology(request: Request) -> Response:
+    """GET /ontology[.ext] and the version IRI /ontology/{version}."""
+    state = request.app.state
+    base = state.settings.base_iri
+    triples = await per_version(request, "ontology-triples", lambda: graph_triples(request, ONTOLOGY_GRAPH))
+    graph = await per_version(request, "ontology-graph", lambda: _as_graph(triples))
+    ontology_iri = rdflib.URIRef(base + "ontology")
+    version = request.path_params.get("version")
+    if version is not None and str(graph.value(ontology_iri, OWL.versionInfo)) != version:
+        raise NotFound(f"Version {version} of the ontology is not the one published here.")
+    fmt = choose(request, uris.VARIANT_EXTENSIONS.get(request.path_params.get("ext", "")))
+    language = reader_language(request)
+    headers = vocabulary_headers("/ontology", fmt, await state.engine.data_version(), language)
+    if conditional.is_fresh(request, headers):
+        return conditional.not_modified(headers)
+    if fmt is not formats.HTML:
+        return Response(
+            serialise_triples(triples, fmt, prefixes(base)), headers=headers, media_type=media_type_header(fmt)
+        )
+    terms = ontology_terms(graph, base + "ontology#")
+    context = {
+        "meta": {p: _literals(graph, ontology_iri, p) for p in ("title", "description", "created", "modified")},
+        "version": str(graph.value(ontology_iri, OWL.versionInfo) or ""),
+        "version_iri": str(graph.value(ontology_iri, OWL.versionIRI) or ""),
+        "licence": str(graph.value(ontology_iri, rdflib.URIRef("http://purl.org/dc/terms/license")) or ""),
+        "ontology_iri": str(ontology_iri),
+        "classes": sorted((t for t in terms.values() if t.kind == "class"), key=lambda t: t.name),
+        "properties": sorted((t for t in terms.values() if t.kind == "property"), key=lambda t: t.name),
+        "datatypes": sorted((t for t in terms.values() if t.kind == "datatype"), key=lambda t: t.name),
+        "terms": terms,
+        "by_domain": term_index(terms),
+        "diagram": hierarchy_svg(terms, language),
+        "short": lambda iri: _short(iri, base),
+        "href": lambda iri: uris.local_url(base, iri) or iri,
+        "formats": RDF_FORMATS,
+        "all_languages": LANGUAGES,
+    }
+    return state.templates.TemplateResponse(request, "ontology.html", context, headers=headers)
+
+
+async def _as_graph(triples: list[ox.Triple]) -> rdflib.Graph:
+    return to_rdflib(triples)
+
+
+def _literals(graph: rdflib.Graph, subject: rdflib.URIRef, name: str) -> dict[str, str]:
+    predicate = rdflib.URIRef("http://purl.org/dc/terms/" + name)
+    return {o.language or "": str(o) for o in graph.objects(subject, predicate)}
+
+
+def _short(iri: str, base: str) -> str:
+    for prefix, namespace in prefixes(base).items():
+        if iri.startswith(namespace) and len(iri) > len(namespace):
+            return f"{prefix}:{iri[len(namespace) :]}"
+    return iri
+
+
+# --- Shapes -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ShapeView:
+    name: str
+    label: str
+    description: str
+    targets: list[str]
+    severity: str
+    rules: list[dict]
+
+
+def describe_constraint(graph: rdflib.Graph, node: rdflib.term.Node, base: str) -> str:
+    """A property shape's constraints in a few words: 'exactly 2 · class sc:AdministrativeArea'."""
+    parts = []
+    low, high = graph.value(node, SH.minCount), graph.value(node, SH.maxCount)
+    if low is not None and high is not None and low == high:
+        parts.append(f"exactly {low}")
+    else:
+        if low is not None:
+            parts.append(f"at least {low}")
+        if high is not None:
+            parts.append("none" if int(high) == 0 else f"at most {high}")
+    for name in ("class", "datatype", "nodeKind", "pattern", "minInclusive", "maxInclusive"):
+        for value in graph.objects(node, SH[name]):
+            parts.append(f"{name} {_short(str(value), base)}")
+    if graph.value(node, SH.uniqueLang):
+        parts.append("one per language")
+    if graph.value(node, SH["or"]) is not None:
+        parts.append("one of several forms")
+    return " · ".join(parts)
+
+
+def path_text(graph: rdflib.Graph, path: rdflib.term.Node, base: str) -> str:
+    if isinstance(path, rdflib.URIRef):
+        return _short(str(path), base)
+    alternatives = graph.value(path, SH.alternativePath)
+    if alternatives is not None:
+        return " | ".join(_short(str(p), base) for p in rdflib.collection.Collection(graph, alternatives))
+    return "(path)"
+
+
+def shape_views(graph: rdflib.Graph, base: str) -> list[ShapeView]:
+    views = []
+    for shape in sorted(set(graph.subjects(RDF.type, SH.NodeShape)), key=str):
+        if not isinstance(shape, rdflib.URIRef):
+            continue
+        targets = [_short(str(t), base) for p in (SH.targetClass, SH.targetSubjectsOf) for t in graph.objects(shape, p)]
+        rules = []
+        for prop in graph.objects(shape, SH.property):
+            path = graph.value(prop, SH.path)
+            rules.append(
+                {
+                    "path": path_text(graph, path, base) if path is not None else "",
+                    "constraint": describe_constraint(graph, prop, base),
+                    "message": str(graph.value(prop, SH.message) or ""),
+                    "name": local_name(str(prop)),
+                }
+            )
+        for constraint in graph.objects(shape, SH.sparql):
+            rules.append(
+                {
+                    "path": "",
+                    "constraint": "SPARQL",
+                    "message": str(graph.value(constraint, SH.message) or ""),
+                    "name": local_name(str(constraint)) if isinstance(constraint, rdflib.URIRef) else "",
+                }
+            )
+        severity = graph.value(shape, SH.severity)
+        views.append(
+            ShapeView(
+                local_name(str(shape)),
+                str(graph.value(shape, RDFS.label) or local_name(str(shape))),
+                str(graph.value(shape, SH.description) or ""),
+                targets,
+                local_name(str(severity)) if severity else "Violation",
+                rules,
+            )
+        )
+    return views
+
+
+async def shapes(request: Request) -> Response:
+    """GET /shapes[.ext]: the SHACL shapes, documented for people and as RDF for programs."""
+    state = request.app.state
+    base = state.settings.base_iri
+    graph: rdflib.Graph = state.shapes
+    fmt = choose(request, uris.VARIANT_EXTENSIONS.get(request.path_params.get("ext", "")))
+    language = reader_language(request)
+    headers = vocabulary_headers("/shapes", fmt, await state.engine.data_version(), language)
+    if conditional.is_fresh(request, headers):
+        return conditional.not_modified(headers)
+    if fmt is not formats.HTML:
+        triples = list(ox.parse(graph.serialize(format="nt").encode(), format=ox.RdfFormat.N_TRIPLES))
+        return Response(
+            serialise_triples(triples, fmt, prefixes(base)), headers=headers, media_type=media_type_header(fmt)
+        )
+    context = {"shapes": shape_views(graph, base), "formats": RDF_FORMATS, "shapes_iri": base + "shapes"}
+    return state.templates.TemplateResponse(request, "shapes.html", context, headers=headers)
+
+
+def term_index(terms: dict[str, Term]) -> dict[str, list[str]]:
+    """Properties by the class they apply to (their domain), for the class entries."""
+    index: dict[str, list[str]] = defaultdict(list)
+    for iri, term in terms.items():
+        for domain in term.domains:
+            index[domain].append(iri)
+    return index
