@@ -14,7 +14,6 @@ from server.labels import Labels
 from server.resources import facts_about
 from server.uris import local_url
 
-PAGE_SIZE = 50
 SEARCH_LIMIT = 100
 RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 NAME_PROPERTIES = (
@@ -72,24 +71,24 @@ async def browse(request: Request) -> Response:
         cls = ox.NamedNode(class_iri)
     except ValueError:
         raise BadRequest("Give the class to browse as ?class= with an absolute IRI.") from None
-    page = page_number(request)
+    page, size = page_number(request), request.app.state.settings.page_size
     query = (
         f"SELECT DISTINCT ?s WHERE {{ ?s a ?type . ?type <{RDFS_SUBCLASS}>* {cls} FILTER(isIRI(?s)) }} "
-        f"ORDER BY ?s LIMIT {PAGE_SIZE + 1} OFFSET {(page - 1) * PAGE_SIZE}"
+        f"ORDER BY ?s LIMIT {size + 1} OFFSET {(page - 1) * size}"
     )
     found = [row["s"].value for row in await select(request.app.state.engine, query)]
     labels = await labels_of(request, {*found, class_iri})
     language = reader_language(request)
     base = request.app.state.settings.base_iri
     items = sorted(
-        ((labels.best(i, language), local_url(base, i) or i, i) for i in found[:PAGE_SIZE]), key=lambda t: t[0].lower()
+        ((labels.best(i, language), local_url(base, i) or i, i) for i in found[:size]), key=lambda t: t[0].lower()
     )
     context = {
         "title": labels.best(class_iri, language),
         "class_iri": class_iri,
         "items": items,
         "page_number": page,
-        "more": len(found) > PAGE_SIZE,
+        "more": len(found) > size,
     }
     return request.app.state.templates.TemplateResponse(request, "browse.html", context)
 

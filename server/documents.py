@@ -99,7 +99,7 @@ async def document(request: Request) -> Response:
     }
     if conditional.is_fresh(request, headers):
         return conditional.not_modified(headers)
-    description = await describe(state.engine, iri, base, page)
+    description = await describe(state.engine, iri, base, page, state.settings.page_size)
     if not description.exists:
         raise NotFound(f"Nothing is known about <{iri}>.")
     if fmt is formats.HTML:

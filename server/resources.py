@@ -23,7 +23,6 @@ Term = ox.NamedNode | ox.BlankNode | ox.Literal
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 WGS = "http://www.w3.org/2003/01/geo/wgs84_pos#"
 PROV_DERIVED = "http://www.w3.org/ns/prov#wasDerivedFrom"
-INCOMING_PAGE_SIZE = 50
 LOOKUP_BATCH = 400
 MAX_NESTED_ROWS = 5_000
 
@@ -100,20 +99,20 @@ async def statements_and_blank_nodes(engine: QueryEngine, iri: str) -> tuple[lis
     return own, dict(nested)
 
 
-async def incoming_page(engine: QueryEngine, iri: str, page: int) -> tuple[list[Statement], bool]:
-    offset = (page - 1) * INCOMING_PAGE_SIZE
+async def incoming_page(engine: QueryEngine, iri: str, page: int, size: int) -> tuple[list[Statement], bool]:
+    offset = (page - 1) * size
     query = f"""SELECT ?s ?p ?g WHERE {{
         {{ SELECT DISTINCT ?s ?p WHERE {{ GRAPH ?x {{ ?s ?p <{iri}> }} FILTER(isIRI(?s)) }}
-           ORDER BY ?p ?s LIMIT {INCOMING_PAGE_SIZE + 1} OFFSET {offset} }}
+           ORDER BY ?p ?s LIMIT {size + 1} OFFSET {offset} }}
         GRAPH ?g {{ ?s ?p <{iri}> }} }}"""
-    rows = await select(engine, query, (INCOMING_PAGE_SIZE + 1) * 50)
+    rows = await select(engine, query, (size + 1) * 50)
     graphs: dict[tuple, list[str]] = defaultdict(list)
     for row in rows:
         graphs[(row["s"], row["p"])].append(row["g"].value)
     ordered = sorted(graphs, key=lambda key: (key[1].value, key[0].value))
     target = ox.NamedNode(iri)
     statements = [Statement(s, p, target, tuple(sorted(graphs[(s, p)]))) for s, p in ordered]
-    return statements[:INCOMING_PAGE_SIZE], len(statements) > INCOMING_PAGE_SIZE
+    return statements[:size], len(statements) > size
 
 
 async def graph_sources(engine: QueryEngine) -> dict[str, list[str]]:
@@ -194,9 +193,9 @@ def linked_iris(description_parts: list[Statement], sources: dict[str, list[str]
     return found
 
 
-async def describe(engine: QueryEngine, iri: str, base_iri: str, page: int = 1) -> Description:
+async def describe(engine: QueryEngine, iri: str, base_iri: str, page: int = 1, page_size: int = 50) -> Description:
     (own, nested), (incoming, more), sources = await asyncio.gather(
-        statements_and_blank_nodes(engine, iri), incoming_page(engine, iri, page), graph_sources(engine)
+        statements_and_blank_nodes(engine, iri), incoming_page(engine, iri, page, page_size), graph_sources(engine)
     )
     conflict_with = sc(base_iri, "conflictsWith")
     conflicts = await conflicting_claims(

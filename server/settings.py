@@ -75,9 +75,17 @@ class Settings(BaseSettings):
         gt=0,
         description="Processes that evaluate queries; a runaway query occupies one and is killed at the time limit.",
     )
+    page_size: int = Field(
+        50, gt=0, le=1000, description="Items per page: incoming links of a resource, things of a class when browsing."
+    )
     validate_on_load: bool = Field(
         True,
         description="Run the SHACL shapes over the curated files before (re)building the store.",
+    )
+    contact_url: str | None = Field(
+        None,
+        description="How people reach the data team, published as the contact point of the DCAT "
+        "catalogue: a web page or form, or a `mailto:` address. Without it, the home page (the base IRI).",
     )
 
     @field_validator("base_iri")

@@ -1,0 +1,302 @@
+"""Dereferencing over HTTP: every IRI in the data leads to a document about it, in every format."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import httpx
+import pyoxigraph as ox
+import pytest
+import rdflib
+
+from server.settings import Settings
+from server.uris import DOCUMENT_FORMATS
+from tests.live import live_server
+
+BASE = "https://w3id.org/sistercities/"
+RDF_VARIANTS = [f for f in DOCUMENT_FORMATS if f.rdf is not None]
+
+
+def things(store: ox.Store) -> list[str]:
+    """Every IRI under the base that is the subject of a statement (things and graphs)."""
+    found = {q.subject.value for q in store.quads_for_pattern(None, None, None) if isinstance(q.subject, ox.NamedNode)}
+    return sorted(i for i in found if i.startswith((BASE + "id/", BASE + "graph/")))
+
+
+def local(url: str, iri: str) -> str:
+    """The IRI mapped onto the local server, as the server maps its base onto its host."""
+    return url + "/" + iri[len(BASE) :]
+
+
+def test_every_subject_iri_dereferences_in_every_format(store: ox.Store, server_url: str) -> None:
+    iris = things(store)
+    assert len(iris) > 150
+    failures = []
+    with httpx.Client(timeout=30) as client:
+        for iri in iris:
+            redirect = client.get(local(server_url, iri))
+            if redirect.status_code != 303:
+                failures.append((iri, "no 303", redirect.status_code))
+                continue
+            document = server_url + redirect.headers["location"]
+            for fmt in RDF_VARIANTS:
+                response = client.get(document, headers={"Accept": fmt.media_type})
+                if response.status_code != 200 or not response.headers["content-type"].startswith(fmt.media_type):
+                    failures.append((iri, fmt.key, response.status_code))
+                    continue
+                subjects = {q.subject for q in ox.parse(response.content, format=fmt.rdf)}
+                if ox.NamedNode(iri) not in subjects:
+                    failures.append((iri, fmt.key, "does not describe the IRI"))
+            page = client.get(document, headers={"Accept": "text/html"})
+            if page.status_code != 200 or iri not in page.text:
+                failures.append((iri, "html", page.status_code))
+    assert failures == []
+
+
+def test_rdflib_can_parse_our_uris(server_url: str) -> None:
+    graph = rdflib.Graph().parse(local(server_url, BASE + "id/place/kuopio"))
+    kuopio = rdflib.URIRef(BASE + "id/place/kuopio")
+    assert (
+        kuopio,
+        rdflib.URIRef("http://www.w3.org/2004/02/skos/core#prefLabel"),
+        rdflib.Literal("Kuopio", lang="fi"),
+    ) in graph
+
+
+def test_things_answer_303_and_keep_the_query(http: httpx.Client) -> None:
+    response = http.get("/id/place/kuopio", params={"lang": "fi"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/doc/place/kuopio?lang=fi"
+    assert http.get("/graph/sources").headers["location"] == "/doc/graph/sources"
+
+
+NEGOTIATION = [
+    (None, "text/turtle"),
+    ("*/*", "text/turtle"),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/html"),
+    ("application/ld+json", "application/ld+json"),
+    ("application/rdf+xml", "application/rdf+xml"),
+    ("application/n-triples", "application/n-triples"),
+    ("application/trig", "application/trig"),
+    ("application/n-quads", "application/n-quads"),
+    ("text/turtle;q=0.5, application/rdf+xml;q=0.9", "application/rdf+xml"),
+    ("application/*", "application/ld+json"),
+    ("text/*;q=0.9, text/html;q=0.1", "text/turtle"),
+]
+
+
+@pytest.mark.parametrize(("accept", "expected"), NEGOTIATION)
+def test_documents_are_negotiated(http: httpx.Client, accept: str | None, expected: str) -> None:
+    headers = {"Accept": accept} if accept is not None else {"Accept": ""}
+    response = http.get("/doc/place/kuopio", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].split(";")[0] == expected
+    assert "Accept" in response.headers["vary"]
+    extension = next(f.extension for f in DOCUMENT_FORMATS if f.media_type == expected)
+    assert response.headers["content-location"] == f"/doc/place/kuopio.{extension}"
+
+
+def test_fixed_variants_and_alternate_links(http: httpx.Client) -> None:
+    response = http.get("/doc/place/kuopio.jsonld", headers={"Accept": "text/html"})
+    assert response.headers["content-type"].startswith("application/ld+json")
+    links = response.headers["link"]
+    for fmt in DOCUMENT_FORMATS:
+        assert f'</doc/place/kuopio.{fmt.extension}>; rel="alternate"; type="{fmt.media_type}"' in links
+    page = http.get("/doc/place/kuopio.html")
+    assert '<link rel="alternate" type="text/turtle" href="/doc/place/kuopio.ttl">' in page.text
+
+
+def test_head_answers_without_a_body(http: httpx.Client) -> None:
+    response = http.head("/doc/place/kuopio.ttl")
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["etag"]
+
+
+def test_nothing_acceptable_is_406(http: httpx.Client) -> None:
+    response = http.get("/doc/place/kuopio", headers={"Accept": "image/png"})
+    assert response.status_code == 406
+    assert "text/turtle" in response.text
+
+
+def test_unknown_things_are_404_a_page_for_people_plain_for_machines(http: httpx.Client) -> None:
+    page = http.get("/doc/place/atlantis", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "atlantis" in page.text
+    plain = http.get("/doc/place/atlantis", headers={"Accept": "text/turtle"})
+    assert plain.status_code == 404 and plain.headers["content-type"].startswith("text/plain")
+
+
+def test_validators_304_gzip_and_cors(server_url: str) -> None:
+    with httpx.Client(base_url=server_url) as client:
+        first = client.get(
+            "/doc/place/shanghai.ttl", headers={"Accept-Encoding": "gzip", "Origin": "https://example.org"}
+        )
+        assert first.headers["content-encoding"] == "gzip"
+        assert first.headers["access-control-allow-origin"] == "*"
+        again = client.get("/doc/place/shanghai.ttl", headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304
+        since = client.get("/doc/place/shanghai.ttl", headers={"If-Modified-Since": first.headers["last-modified"]})
+        assert since.status_code == 304
+        other_language = client.get(
+            "/doc/place/shanghai", headers={"If-None-Match": first.headers["etag"], "Accept": "text/html"}
+        )
+        assert other_language.status_code == 200
+
+
+def parse(response: httpx.Response, fmt: ox.RdfFormat = ox.RdfFormat.TURTLE) -> list:
+    return list(ox.parse(response.content, format=fmt))
+
+
+def test_description_has_blank_node_closure_labels_and_provenance(http: httpx.Client) -> None:
+    triples = parse(http.get("/doc/place/kuopio.ttl"))
+    geometry = [t.object for t in triples if t.predicate.value == "http://www.opengis.net/ont/geosparql#hasGeometry"]
+    assert geometry and isinstance(geometry[0], ox.BlankNode)
+    assert any(t.subject == geometry[0] and t.predicate.value.endswith("asWKT") for t in triples)
+    # names of linked resources (Pudong is linked by a twinning link)
+    assert any(t.subject.value == BASE + "id/place/pudong" and t.predicate.value.endswith("prefLabel") for t in triples)
+    # which sources the document is derived from
+    document = ox.NamedNode(BASE + "doc/place/kuopio")
+    sources = {
+        t.object.value for t in triples if t.subject == document and t.predicate.value.endswith("wasDerivedFrom")
+    }
+    assert BASE + "id/source/business-kuopio-shanghai-network" in sources
+
+
+def test_each_statement_keeps_its_source_graph_in_nquads(http: httpx.Client) -> None:
+    quads = parse(http.get("/doc/agreement/kuopio-shanghai.nq"), ox.RdfFormat.N_QUADS)
+    start = [q for q in quads if q.predicate.value.endswith("#startDate")]
+    assert [q.graph_name.value for q in start] == [BASE + "graph/001-fcba-shanghai-office-visit-2019"]
+
+
+@pytest.fixture(scope="module")
+def small_pages(tmp_path_factory: pytest.TempPathFactory):
+    env = {"SISTERCITIES_PAGE_SIZE": "10"}
+    with (
+        live_server("--no-validate", cache_dir=tmp_path_factory.mktemp("cache"), env=env) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        yield client
+
+
+def test_incoming_links_are_paged_for_hubs(small_pages: httpx.Client) -> None:
+    http = small_pages
+    first = http.get("/doc/place/shanghai.nt")
+    incoming = {
+        (q.subject.value, q.predicate.value)
+        for q in parse(first, ox.RdfFormat.N_TRIPLES)
+        if q.object == ox.NamedNode(BASE + "id/place/shanghai") and "/doc/" not in q.subject.value
+    }
+    assert len(incoming) == 10
+    assert 'rel="next"' in http.get("/doc/place/shanghai", headers={"Accept": "text/html"}).text
+    second = http.get("/doc/place/shanghai.nt", params={"page": 2})
+    more = {
+        (q.subject.value, q.predicate.value)
+        for q in parse(second, ox.RdfFormat.N_TRIPLES)
+        if q.object == ox.NamedNode(BASE + "id/place/shanghai") and "/doc/" not in q.subject.value
+    }
+    assert more and not (more & incoming)
+    assert http.get("/doc/place/shanghai", params={"page": "zero"}).status_code == 400
+
+
+def test_a_description_costs_a_bounded_number_of_queries() -> None:
+    """describe() issues the same number of queries for a hub as for a leaf."""
+    import asyncio
+
+    from server.engine import QueryAnswer, QueryRequest
+    from server.resources import describe
+    from server.store import Dataset, open_store
+    from server.workers import Job, run_job
+
+    store = open_store(Dataset.from_settings(Settings()), None)
+
+    class CountingEngine:
+        query_timeout, max_rows = 30.0, 100_000
+
+        def __init__(self) -> None:
+            self.count = 0
+
+        async def execute(self, request: QueryRequest) -> QueryAnswer:
+            self.count += 1
+            job = Job(request.query, request.result_format.key, (), (), request.max_rows or self.max_rows)
+            status, body, truncated = run_job(store, job, {})
+            assert status == "ok", body
+            return QueryAnswer(body, request.result_format, truncated)
+
+    counts = {}
+    for name in ("place/shanghai", "place/moscow", "agreement/kuopio-pudong"):
+        engine = CountingEngine()
+        asyncio.run(describe(engine, BASE + "id/" + name, BASE))
+        counts[name] = engine.count
+    assert max(counts.values()) <= 6, counts
+
+
+def test_the_ontology_and_its_terms_dereference(http: httpx.Client) -> None:
+    for fmt in RDF_VARIANTS:
+        if fmt.key in ("trig", "nquads"):
+            continue
+        response = http.get("/ontology", headers={"Accept": fmt.media_type})
+        assert response.status_code == 200
+        subjects = {q.subject.value for q in ox.parse(response.content, format=fmt.rdf)}
+        assert BASE + "ontology#PartnershipAgreement" in subjects and BASE + "ontology" in subjects
+    page = http.get("/ontology", headers={"Accept": "text/html"})
+    for term in ("PartnershipAgreement", "twinnedWith", "City"):
+        assert f'id="{term}"' in page.text
+    assert "<svg" in page.text
+    assert http.get("/ontology.ttl").headers["content-type"].startswith("text/turtle")
+    assert http.get("/ontology/0.1.0", headers={"Accept": "text/turtle"}).status_code == 200
+    assert http.get("/ontology/9.9.9").status_code == 404
+
+
+def test_ontology_documentation_in_each_language(http: httpx.Client) -> None:
+    for language, label in (("fi", "kumppanuussopimus"), ("sv", "partnerskapsavtal"), ("zh", "合作伙伴协议")):
+        assert label in http.get("/ontology", params={"lang": language}, headers={"Accept": "text/html"}).text
+
+
+def test_the_shapes_are_published(http: httpx.Client) -> None:
+    graph = rdflib.Graph().parse(data=http.get("/shapes.ttl").text, format="turtle")
+    assert (rdflib.URIRef(BASE + "shapes#PartnershipAgreementShape"), rdflib.RDF.type, rdflib.SH.NodeShape) in graph
+    page = http.get("/shapes", headers={"Accept": "text/html"})
+    assert 'id="PartnershipAgreementShape"' in page.text and "exactly two parties" in page.text
+
+
+def test_home_browse_and_search(http: httpx.Client) -> None:
+    home = http.get("/")
+    assert "/sparql" in home.text and "/ontology" in home.text and "/catalog" in home.text
+    assert re.search(r"city</a> <span class=\"count\">\d+", home.text)
+    cities = http.get("/browse", params={"class": BASE + "ontology#City"})
+    assert "/doc/place/kuopio" in cities.text and "/doc/place/shanghai" in cities.text
+    for words, expected in (
+        ("esbo", "/doc/place/espoo"),
+        ("上海", "/doc/place/shanghai"),
+        ("HELSINGFORS", "/doc/place/helsinki"),
+    ):
+        assert expected in http.get("/search", params={"q": words}).text, words
+    assert http.get("/browse", params={"class": "not an iri"}).status_code == 400
+
+
+def test_pages_follow_the_reader_language(http: httpx.Client) -> None:
+    swedish = http.get("/doc/place/espoo", headers={"Accept": "text/html", "Accept-Language": "sv-FI,sv;q=0.9"})
+    assert "<h1>Esbo</h1>" in swedish.text and '<html lang="sv">' in swedish.text
+    chosen = http.get("/doc/place/espoo", params={"lang": "zh"}, headers={"Accept": "text/html"})
+    assert "<h1>埃斯波</h1>" in chosen.text
+    assert "Accept-Language" in swedish.headers["vary"]
+
+
+def test_pages_embed_schema_org_json_ld(http: httpx.Client) -> None:
+    import json
+
+    page = http.get("/doc/place/kuopio", headers={"Accept": "text/html"}).text
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.DOTALL).group(1)
+    data = json.loads(block)
+    assert data["@context"] == "https://schema.org" and "City" in data["@type"]
+    assert data["geo"]["latitude"] == pytest.approx(62.89238)
+    assert "http://www.wikidata.org/entity/Q162279" in data["sameAs"]
+
+
+def test_links_on_pages_stay_on_this_host(http: httpx.Client, server_url: str) -> None:
+    page = http.get("/doc/agreement/kuopio-pudong", headers={"Accept": "text/html"}).text
+    hrefs = re.findall(r'href="([^"]+)"', page)
+    ours = [h for h in hrefs if BASE in h]
+    assert ours == [], "links to our IRIs must be local paths"
+    assert any(urlsplit(h).path == "/doc/place/pudong" for h in hrefs)
