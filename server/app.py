@@ -24,7 +24,7 @@ from server.remote import RemoteEngine
 from server.settings import Settings
 from server.store import Dataset, ensure_disk_store
 from server.validate import read_files
-from server.workers import ForkingZygote, ReadOnlyOpeners, StoreSpec, WorkerPool
+from server.workers import ForkingZygote, StoreSpec, WorkerPool, read_only_openers
 
 HERE = Path(__file__).resolve().parent
 
@@ -44,7 +44,7 @@ def make_engine(settings: Settings) -> QueryEngine:
     version = DataVersion(dataset.version, dataset.last_modified)
     if settings.store_dir is not None:
         ensure_disk_store(dataset, settings.store_dir)
-        factory = ReadOnlyOpeners(settings.store_dir, namespaces)
+        factory = read_only_openers(settings.store_dir, namespaces)
     else:
         factory = ForkingZygote(StoreSpec(settings.model_dump_json()), namespaces)
     return WorkerPool(factory, settings.query_workers, settings.query_timeout, settings.max_result_rows, version)
@@ -93,6 +93,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_route("/shapes", vocabulary.shapes, methods=read, name="shapes")
     app.add_route("/shapes.{ext}", vocabulary.shapes, methods=read, name="shapes-variant")
     app.add_route("/health", health, methods=read, name="health")
+    # --- metadata and dumps (server/metadata.py) ---
+    from server import metadata
+
+    metadata.register(app)  # VoID, DCAT catalogue, validation report, /dumps/, sitemap, robots.txt
+    # --- end metadata and dumps ---
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     app.add_exception_handler(HTTPProblem, handle_problem)

@@ -17,10 +17,8 @@ back, waiting on the pipe in the event loop (no thread per query).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import multiprocessing
 import os
 import signal
 import socket
@@ -30,7 +28,6 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from multiprocessing.reduction import recv_handle, send_handle
 from pathlib import Path
-from typing import Protocol
 
 import pyoxigraph as ox
 
@@ -48,9 +45,9 @@ from server.engine import (
     graph_terms,
     syntax_error_from,
 )
+from server.process_pool import SPAWN, PoolBusy, ProcessPool, Spawner, Worker, WorkerFactory
 
 log = logging.getLogger(__name__)
-SPAWN = multiprocessing.get_context("spawn")
 
 
 # --- Inside a worker ------------------------------------------------------------------------
@@ -123,34 +120,6 @@ def serve_jobs(store: ox.Store, conn: Connection, prefixes: dict[str, str]) -> N
 
 
 # --- Where workers come from ----------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class Worker:
-    """One worker process and our end of its pipe.
-
-    Killed workers are reaped without waiting here: the zygote ignores SIGCHLD, and
-    multiprocessing joins finished children of ours whenever it starts the next one.
-    """
-
-    pid: int
-    conn: Connection
-    process: BaseProcess | None = None
-
-    def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-        self.conn.close()
-
-
-class WorkerFactory(Protocol):
-    """Starts worker processes; its methods block, so the pool calls them in a thread."""
-
-    def start(self) -> None: ...
-
-    def spawn(self) -> Worker: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -227,83 +196,44 @@ def read_only_worker_main(conn: Connection, directory: str, prefixes: dict[str, 
     serve_jobs(store, conn, prefixes)
 
 
-class ReadOnlyOpeners:
+def read_only_openers(directory: Path, prefixes: dict[str, str]) -> Spawner:
     """On-disk store: every worker opens it read-only for itself."""
 
-    def __init__(self, directory: Path, prefixes: dict[str, str]) -> None:
-        self.directory = directory
-        self.prefixes = prefixes
+    def check() -> None:
+        if not directory.is_dir():
+            raise FileNotFoundError(f"no store in {directory}")
 
-    def start(self) -> None:
-        if not self.directory.is_dir():
-            raise FileNotFoundError(f"no store in {self.directory}")
-
-    def spawn(self) -> Worker:
-        ours, theirs = SPAWN.Pipe()
-        process = SPAWN.Process(
-            target=read_only_worker_main,
-            args=(theirs, str(self.directory), self.prefixes),
-            daemon=True,
-        )
-        process.start()
-        theirs.close()
-        ours.recv()
-        return Worker(process.pid, ours, process)
-
-    def close(self) -> None:
-        pass
+    return Spawner(read_only_worker_main, (str(directory), prefixes), check)
 
 
 # --- The pool: the QueryEngine over the embedded store ---------------------------------------
 
 
 class WorkerPool:
-    """Runs each query in an idle worker, within the time limit and the row cap."""
+    """The QueryEngine over the embedded store: each query in an idle worker, within the time
+    limit and the row cap."""
 
     def __init__(
-        self,
-        factory: WorkerFactory,
-        size: int,
-        query_timeout: float,
-        max_rows: int,
-        version: DataVersion,
+        self, factory: WorkerFactory, size: int, query_timeout: float, max_rows: int, version: DataVersion
     ) -> None:
-        self.factory = factory
-        self.size = size
+        self.pool = ProcessPool(factory, size, acquire_timeout=query_timeout)
         self.query_timeout = query_timeout
         self.max_rows = max_rows
         self.version = version
-        self._idle: asyncio.Queue[Worker] = asyncio.Queue()
-        self._busy: set[Worker] = set()
-        self._pending: set[asyncio.Task] = set()
 
     async def start(self) -> None:
-        await asyncio.to_thread(self.factory.start)
-        spawned = await asyncio.gather(*(asyncio.to_thread(self.factory.spawn) for _ in range(self.size)))
-        for worker in spawned:
-            self._idle.put_nowait(worker)
+        await self.pool.start()
 
     async def close(self) -> None:
-        for task in self._pending:
-            task.cancel()
-        while not self._idle.empty():
-            self._idle.get_nowait().kill()
-        for worker in list(self._busy):
-            worker.kill()
-        await asyncio.to_thread(self.factory.close)
+        await self.pool.close()
 
     async def data_version(self) -> DataVersion:
         return self.version
 
     async def execute(self, request: QueryRequest) -> QueryAnswer:
-        job = Job(
-            request.query,
-            request.result_format.key,
-            request.default_graphs,
-            request.named_graphs,
-            self.max_rows,
-        )
-        return self._answer(await self._run(job, self.query_timeout), request)
+        max_rows = request.max_rows or self.max_rows
+        job = Job(request.query, request.result_format.key, request.default_graphs, request.named_graphs, max_rows)
+        return self._answer(await self._run(job, self.query_timeout), request, max_rows)
 
     async def export(self, fmt: formats.Format, path: Path) -> None:
         status, *rest = await self._run(ExportJob(fmt.key, str(path)), EXPORT_TIMEOUT)
@@ -312,78 +242,23 @@ class WorkerPool:
 
     async def _run(self, job: Job | ExportJob, timeout: float) -> Reply:
         """Run a job in an idle worker; a worker still busy at the time limit is killed."""
-        worker = await self._acquire()
         try:
-            reply = await self._call(worker, job, timeout)
+            async with self.pool.lease() as worker:
+                return await self.pool.call(worker, job, timeout)
+        except PoolBusy:
+            raise EngineBusy(self.query_timeout) from None
         except TimeoutError:
-            self._replace(worker)
             raise QueryTimeout(timeout) from None
         except (EOFError, OSError) as error:
-            self._replace(worker)
             raise QueryFailed("The query worker stopped unexpectedly; the query was not answered.") from error
-        except asyncio.CancelledError:  # the client went away: the worker may still be busy
-            self._replace(worker)
-            raise
-        self._release(worker)
-        return reply
 
-    def _answer(self, reply: Reply, request: QueryRequest) -> QueryAnswer:
+    @staticmethod
+    def _answer(reply: Reply, request: QueryRequest, max_rows: int) -> QueryAnswer:
         status = reply[0]
         if status == "ok":
             _, body, truncated = reply
-            return QueryAnswer(
-                body, request.result_format, truncated, (request.max_rows or self.max_rows) if truncated else None
-            )
+            return QueryAnswer(body, request.result_format, truncated, max_rows if truncated else None)
         if status == "syntax":
             _, message, line, column = reply
             raise QuerySyntaxError(message, line, column)
         raise QueryFailed(reply[1])
-
-    async def _acquire(self) -> Worker:
-        try:
-            worker = await asyncio.wait_for(self._idle.get(), timeout=self.query_timeout)
-        except TimeoutError:
-            raise EngineBusy(self.query_timeout) from None
-        self._busy.add(worker)
-        return worker
-
-    def _release(self, worker: Worker) -> None:
-        self._busy.discard(worker)
-        self._idle.put_nowait(worker)
-
-    async def _call(self, worker: Worker, job: Job | ExportJob, timeout: float) -> Reply:
-        """Send the job and wait for the reply in the event loop, up to the time limit.
-
-        Only the wait happens in the loop; the reply, which is already arriving, is read in
-        blocking mode, because the event loop may have made the pipe non-blocking and a long
-        reply does not fit in the pipe's buffer at once.
-        """
-        loop = asyncio.get_running_loop()
-        readable = loop.create_future()
-
-        def on_readable() -> None:
-            if not readable.done():
-                readable.set_result(None)
-
-        fd = worker.conn.fileno()
-        worker.conn.send(job)
-        loop.add_reader(fd, on_readable)
-        try:
-            async with asyncio.timeout(timeout):
-                await readable
-        finally:
-            loop.remove_reader(fd)
-        os.set_blocking(fd, True)
-        return worker.conn.recv()
-
-    def _replace(self, worker: Worker) -> None:
-        """Kill a worker (stopping its query for good) and start another in the background."""
-        self._busy.discard(worker)
-        worker.kill()
-        task = asyncio.get_running_loop().create_task(self._spawn_replacement())
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def _spawn_replacement(self) -> None:
-        worker = await asyncio.to_thread(self.factory.spawn)
-        self._idle.put_nowait(worker)

@@ -1,0 +1,158 @@
+"""Worker processes that can be stopped: for work that Python cannot cancel.
+
+Neither pyoxigraph (queries) nor pySHACL (validation) can be interrupted once started. Such work
+runs in a worker process; the event loop waits on the worker's pipe, and a worker still busy at
+the deadline, or whose client went away, is killed (SIGKILL: its CPU is freed at once) and
+replaced in the background while the other workers keep answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any, Protocol
+
+SPAWN = multiprocessing.get_context("spawn")
+
+
+class PoolBusy(Exception):
+    """No worker became free in time."""
+
+
+@dataclass(eq=False)
+class Worker:
+    """One worker process and our end of its pipe.
+
+    Killed workers are reaped without waiting here: a zygote ignores SIGCHLD, and
+    multiprocessing joins finished children of ours whenever it starts the next one.
+    """
+
+    pid: int
+    conn: Connection
+    process: BaseProcess | None = None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        self.conn.close()
+
+
+class WorkerFactory(Protocol):
+    """Starts worker processes; its methods block, so the pool calls them in a thread."""
+
+    def start(self) -> None: ...
+
+    def spawn(self) -> Worker: ...
+
+    def close(self) -> None: ...
+
+
+class Spawner:
+    """Each worker is a fresh interpreter running `target(conn, *args)`, which first sends "ready"."""
+
+    def __init__(self, target: Callable[..., None], args: tuple, check: Callable[[], None] | None = None) -> None:
+        self.target = target
+        self.args = args
+        self.check = check
+
+    def start(self) -> None:
+        if self.check is not None:
+            self.check()
+
+    def spawn(self) -> Worker:
+        ours, theirs = SPAWN.Pipe()
+        process = SPAWN.Process(target=self.target, args=(theirs, *self.args), daemon=True)
+        process.start()
+        theirs.close()
+        ours.recv()
+        return Worker(process.pid, ours, process)
+
+    def close(self) -> None:
+        pass
+
+
+class ProcessPool:
+    """A fixed number of workers, leased one at a time."""
+
+    def __init__(self, factory: WorkerFactory, size: int, acquire_timeout: float) -> None:
+        self.factory = factory
+        self.size = size
+        self.acquire_timeout = acquire_timeout
+        self._idle: asyncio.Queue[Worker] = asyncio.Queue()
+        self._busy: set[Worker] = set()
+        self._pending: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.factory.start)
+        spawned = await asyncio.gather(*(asyncio.to_thread(self.factory.spawn) for _ in range(self.size)))
+        for worker in spawned:
+            self._idle.put_nowait(worker)
+
+    async def close(self) -> None:
+        for task in self._pending:
+            task.cancel()
+        while not self._idle.empty():
+            self._idle.get_nowait().kill()
+        for worker in list(self._busy):
+            worker.kill()
+        await asyncio.to_thread(self.factory.close)
+
+    @contextlib.asynccontextmanager
+    async def lease(self) -> AsyncIterator[Worker]:
+        """An idle worker for one job; any failure while it is leased (a deadline, the client
+        going away, the worker dying) kills it and starts a replacement."""
+        try:
+            worker = await asyncio.wait_for(self._idle.get(), timeout=self.acquire_timeout)
+        except TimeoutError:
+            raise PoolBusy from None
+        self._busy.add(worker)
+        try:
+            yield worker
+        except BaseException:
+            self._replace(worker)
+            raise
+        self._busy.discard(worker)
+        self._idle.put_nowait(worker)
+
+    async def call(self, worker: Worker, job: Any, timeout: float) -> Any:
+        """Send a job and wait for the reply in the event loop, up to the deadline.
+
+        Only the wait happens in the loop; the reply, which is already arriving, is read in
+        blocking mode, because the event loop may have made the pipe non-blocking and a long
+        reply does not fit in the pipe's buffer at once.
+        """
+        loop = asyncio.get_running_loop()
+        readable = loop.create_future()
+
+        def on_readable() -> None:
+            if not readable.done():
+                readable.set_result(None)
+
+        fd = worker.conn.fileno()
+        worker.conn.send(job)
+        loop.add_reader(fd, on_readable)
+        try:
+            async with asyncio.timeout(timeout):
+                await readable
+        finally:
+            loop.remove_reader(fd)
+        os.set_blocking(fd, True)
+        return worker.conn.recv()
+
+    def _replace(self, worker: Worker) -> None:
+        self._busy.discard(worker)
+        worker.kill()
+        task = asyncio.get_running_loop().create_task(self._spawn_replacement())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _spawn_replacement(self) -> None:
+        worker = await asyncio.to_thread(self.factory.spawn)
+        self._idle.put_nowait(worker)
