@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from server import __version__, browse, documents, sparql, vocabulary
+from server import __version__, browse, documents, sparql, validation_service, vocabulary
 from server.engine import DataVersion, EngineError, QueryEngine
 from server.errors import HTTPProblem, handle_engine_error, handle_problem
 from server.examples import load_examples
@@ -23,7 +24,8 @@ from server.namespaces import prefixes
 from server.remote import RemoteEngine
 from server.settings import Settings
 from server.store import Dataset, ensure_disk_store
-from server.validate import read_files
+from server.validate import read_shapes
+from server.validation_service import ValidationService
 from server.workers import ForkingZygote, StoreSpec, WorkerPool, read_only_openers
 
 HERE = Path(__file__).resolve().parent
@@ -59,11 +61,12 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings)
-        await app.state.engine.start()
+        app.state.validation = ValidationService(settings)
+        await asyncio.gather(app.state.engine.start(), app.state.validation.start())
         try:
             yield
         finally:
-            await app.state.engine.close()
+            await asyncio.gather(app.state.engine.close(), app.state.validation.close())
 
     app = FastAPI(
         title="Sister Cities Linked Data",
@@ -75,7 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=HERE / "templates", context_processors=[page_globals])
     app.state.examples = load_examples(settings.queries_dir)
-    app.state.shapes = read_files(sorted(settings.shapes_dir.glob("*.ttl")), settings.base_iri)[0]
+    app.state.shapes = read_shapes(settings)
     app.state.memo = {}  # derived once per data version (see documents.per_version)
 
     read = ["GET", "HEAD"]
@@ -92,6 +95,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_route("/ontology/{version}", vocabulary.ontology, methods=read, name="ontology-version")
     app.add_route("/shapes", vocabulary.shapes, methods=read, name="shapes")
     app.add_route("/shapes.{ext}", vocabulary.shapes, methods=read, name="shapes-variant")
+    app.add_route("/validate", validation_service.form_page, methods=read, name="validate-form")
+    app.add_route("/validate", validation_service.validate, methods=["POST"], name="validate")
     app.add_route("/health", health, methods=read, name="health")
     # --- metadata and dumps (server/metadata.py) ---
     from server import metadata

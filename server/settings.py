@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     page_size: int = Field(
         50, gt=0, le=1000, description="Items per page: incoming links of a resource, things of a class when browsing."
     )
+    max_upload_bytes: int = Field(
+        5_000_000, gt=0, description="Largest RDF submission POST /validate accepts, in bytes (413 beyond)."
+    )
+    validation_timeout: float = Field(
+        60.0, gt=0, description="Time limit of one validation by POST /validate in seconds; it is stopped beyond."
+    )
+    validation_workers: int = Field(1, gt=0, description="Processes that run POST /validate; each holds the shapes.")
     validate_on_load: bool = Field(
         True,
         description="Run the SHACL shapes over the curated files before (re)building the store.",

@@ -63,7 +63,8 @@ def _graph_iris(params: list[tuple[str, str]], name: str) -> tuple[str, ...]:
     return iris
 
 
-async def _body(request: Request, max_bytes: int) -> bytes:
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes the limit."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise PayloadTooLarge(f"The request body is larger than the limit of {max_bytes} bytes.")
@@ -92,9 +93,9 @@ async def read_protocol_request(request: Request, max_bytes: int) -> ProtocolReq
         if content_type == SPARQL_UPDATE:
             raise Forbidden("This endpoint is read-only: SPARQL Update is not accepted.")
         if content_type == FORM:
-            params = url_params + parse_qsl(_utf8(await _body(request, max_bytes), "form"), keep_blank_values=True)
+            params = url_params + parse_qsl(_utf8(await read_body(request, max_bytes), "form"), keep_blank_values=True)
         elif content_type == SPARQL_QUERY:
-            query = _utf8(await _body(request, max_bytes), "query")
+            query = _utf8(await read_body(request, max_bytes), "query")
         else:
             raise UnsupportedMediaType(
                 f"POST a query as {FORM} (query=...) or as {SPARQL_QUERY}; "

@@ -203,6 +203,25 @@ def short(node: rdflib.term.Node | None, namespaces: rdflib.namespace.NamespaceM
     return node.n3() if isinstance(node, rdflib.Literal) else f"_:{node}"
 
 
+def path_text(report: rdflib.Graph, path: rdflib.term.Node | None, namespaces) -> str | None:
+    """A SHACL property path as people write it: 'sc:party', 'sc:organiser | sc:host', '^org:member'."""
+    if path is None or not isinstance(path, rdflib.BNode):
+        return short(path, namespaces)
+    alternatives = report.value(path, SH.alternativePath)
+    if alternatives is not None:
+        return " | ".join(path_text(report, p, namespaces) for p in rdflib.collection.Collection(report, alternatives))
+    inverse = report.value(path, SH.inversePath)
+    if inverse is not None:
+        return "^" + path_text(report, inverse, namespaces)
+    if report.value(path, RDF.first) is not None:
+        return "/".join(path_text(report, p, namespaces) for p in rdflib.collection.Collection(report, path))
+    for modifier, mark in ((SH.zeroOrMorePath, "*"), (SH.oneOrMorePath, "+"), (SH.zeroOrOnePath, "?")):
+        inner = report.value(path, modifier)
+        if inner is not None:
+            return f"({path_text(report, inner, namespaces)}){mark}"
+    return short(path, namespaces)
+
+
 def findings_of(report: rdflib.Graph, shapes: rdflib.Graph, origin: dict) -> Iterator[Finding]:
     namespaces = shapes.namespace_manager
     for result in report.subjects(RDF.type, SH.ValidationResult):
@@ -212,7 +231,7 @@ def findings_of(report: rdflib.Graph, shapes: rdflib.Graph, origin: dict) -> Ite
         yield Finding(
             severity=str(report.value(result, SH.resultSeverity)).rsplit("#", 1)[-1],
             focus_node=short(focus, namespaces) or "",
-            result_path=short(report.value(result, SH.resultPath), namespaces),
+            result_path=path_text(report, report.value(result, SH.resultPath), namespaces),
             value=None if value == focus else short(value, namespaces),
             message=str(report.value(result, SH.resultMessage) or ""),
             source_shape=short(source_shape, namespaces) or "",
@@ -220,6 +239,14 @@ def findings_of(report: rdflib.Graph, shapes: rdflib.Graph, origin: dict) -> Ite
             constraint=short(report.value(result, SH.sourceConstraintComponent), namespaces) or "",
             file=origin.get(focus),
         )
+
+
+def read_shapes(settings: Settings) -> rdflib.Graph:
+    """The shapes graph, with the project's prefixes bound so reports use readable names."""
+    shapes, _ = read_files(sorted(settings.shapes_dir.glob("*.ttl")), settings.base_iri)
+    for prefix, namespace in prefixes(settings.base_iri).items():
+        shapes.bind(prefix, namespace, override=True, replace=True)
+    return shapes
 
 
 # --- The validator ------------------------------------------------------------------------
@@ -287,11 +314,9 @@ class Validator:
     def from_settings(cls, settings: Settings) -> Validator:
         """A validator for the CLI and tests: types are looked up in a store built from the files."""
         dataset = Dataset.from_settings(settings)
-        shapes, _ = read_files(sorted(settings.shapes_dir.glob("*.ttl")), settings.base_iri)
+        shapes = read_shapes(settings)
         ontology, _ = read_files(sorted(settings.ontology_dir.glob("*.ttl")), settings.base_iri)
         vocabulary = class_hierarchy(ontology)
-        for prefix, namespace in prefixes(settings.base_iri).items():
-            shapes.bind(prefix, namespace, override=True, replace=True)
         store: list[ox.Store] = []
 
         def resolve(iris: Iterable[rdflib.URIRef]) -> Iterator[tuple[rdflib.URIRef, rdflib.URIRef]]:
