@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import uvicorn
 
 from server import __version__, formats
 from server.dumps import DUMP_FORMATS, write_dump
+from server.links import check_links
 from server.namespaces import prefixes
 from server.settings import Settings
 from server.store import Dataset, open_store
@@ -179,3 +181,17 @@ def dump(ctx: click.Context, format_key: str, output: Path | None, store_dir: Pa
     store = open_store(Dataset.from_settings(settings), settings.store_dir)
     fmt = formats.by_key(format_key)
     write_dump(store, fmt, output if output else sys.stdout.buffer, prefixes(settings.base_iri))
+
+
+@main.command("check-links")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def check_links_command(ctx: click.Context, output_format: str) -> None:
+    """Report identity links (Wikidata, GeoNames, official codes) that are malformed or duplicated.
+
+    Exit status: 0 all links are well-formed and unique, 1 some are not.
+    """
+    settings = settings_from(ctx)
+    report = check_links(open_store(Dataset.from_settings(settings), None), settings.base_iri)
+    click.echo(report.as_text() if output_format == "text" else json.dumps(report.as_dict(), indent=2), nl=False)
+    sys.exit(EXIT_CONFORMS if report.clean else EXIT_DOES_NOT_CONFORM)

@@ -113,5 +113,7 @@ def test_answers_within_the_cap_are_not_marked(limited: Server) -> None:
 def test_internal_queries_are_not_cut_by_the_public_row_cap(limited: Server) -> None:
     """The service description lists every named graph although there are more than the cap."""
     response = httpx.get(f"{limited.url}/sparql", headers={"Accept": "application/n-triples"})
-    names = [t for t in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES) if t.predicate.value.endswith("#name")]
+    names = [
+        t for t in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES) if t.predicate.value.endswith("#name")
+    ]
     assert len(names) > MAX_ROWS
