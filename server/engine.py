@@ -204,6 +204,12 @@ async def select(engine: QueryEngine, query: str, max_rows: int | None = None) -
     return list(ox.parse_query_results(answer.body, ox.QueryResultsFormat.TSV))
 
 
+async def construct(engine: QueryEngine, query: str, max_rows: int | None = None) -> list[ox.Triple]:
+    """Run an internal CONSTRUCT and return its triples (read from N-Triples)."""
+    answer = await engine.execute(QueryRequest(query, formats.N_TRIPLES, max_rows=max_rows))
+    return list(ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES))
+
+
 def sparql_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
     """A term written for a SPARQL query (VALUES, patterns)."""
     return str(term)

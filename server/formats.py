@@ -84,6 +84,13 @@ TSV = _results("tsv", "TSV", ox.QueryResultsFormat.TSV)
 
 HTML = Format("html", "HTML", "text/html", "html", frozenset({Kind.PAGE}), aliases=("application/xhtml+xml",))
 
+# Documents that are neither RDF nor query results: never offered by negotiation of RDF, but
+# named here so that every media type the server sends comes from one place.
+JSON = Format("plain-json", "JSON", "application/json", "json", frozenset())
+GZIP = Format("gzip", "gzip", "application/gzip", "gz", frozenset())
+XML = Format("xml-document", "XML", "application/xml", "xml", frozenset())
+TEXT = Format("text", "plain text", "text/plain", "txt", frozenset())
+
 ALL: tuple[Format, ...] = (
     HTML,
     TURTLE,

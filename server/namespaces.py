@@ -25,6 +25,13 @@ STANDARD = {
     "wdt": "http://www.wikidata.org/prop/direct/",
 }
 
+# Paths under the base IRI of the ontology's namespace, the graphs the server derives, and the
+# dataset itself.
+ONTOLOGY_NS = "ontology#"
+DERIVED_GRAPH = "graph/derived"
+METADATA_GRAPH = "graph/metadata"
+DATASET_PATH = "id/dataset/sister-cities"
+
 # Prefix -> path under the base IRI.
 OWN = {
     "sc": "ontology#",

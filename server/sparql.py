@@ -33,7 +33,7 @@ from server.negotiation import negotiate
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
 SPARQL_UPDATE = "application/sparql-update"
-EXPOSED_HEADERS = "ETag, Last-Modified, Content-Location, Link, X-SPARQL-MaxRows, Vary"
+EXPOSED_HEADERS = "ETag, Last-Modified, Content-Location, Link, X-SPARQL-MaxRows, X-Data-Version, Vary"
 
 
 @dataclass(frozen=True)

@@ -26,16 +26,14 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from server.namespaces import DATASET_PATH, DERIVED_GRAPH, METADATA_GRAPH, ONTOLOGY_NS
 from server.settings import DEFAULT_BASE_IRI, Settings
+from server.statistics import write_statistics
 
 log = logging.getLogger(__name__)
 
-ONTOLOGY_NS = "ontology#"
-DERIVED_GRAPH = "graph/derived"
-METADATA_GRAPH = "graph/metadata"
-DATASET_PATH = "id/dataset/sister-cities"
 # Bump when the derivation rules change, so that stores built by older rules are rebuilt.
-DERIVATION_REVISION = "2"
+DERIVATION_REVISION = "3"
 
 OWL_VERSION_INFO = ox.NamedNode("http://www.w3.org/2002/07/owl#versionInfo")
 DCT_MODIFIED = ox.NamedNode("http://purl.org/dc/terms/modified")
@@ -175,6 +173,7 @@ def build(store: ox.Store, dataset: Dataset) -> None:
     """Fill an empty store with the dataset, its derived links and its version."""
     load_files(store, dataset)
     derived = derive(store, dataset.base_iri)
+    write_statistics(store, dataset.base_iri)  # VoID statistics of the data, before the version record
     store.extend(version_quads(dataset))
     store.optimize()
     log.info(

@@ -12,6 +12,7 @@ Parsing goes through pyoxigraph, whose errors carry a line and column.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -394,17 +395,33 @@ class Validator:
         return self._run(graph, origin or {}, keep)
 
 
-def check_published_data(settings: Settings) -> Report | None:
-    """Validate the published data once per data version; None when this version passed before.
+def published_report_paths(settings: Settings, version: str) -> tuple[Path, Path]:
+    """Where the report of one version of the published data is kept: Turtle and JSON."""
+    directory = settings.cache_dir / "validation"
+    return directory / f"{version}.ttl", directory / f"{version}.json"
 
-    The outcome is remembered in the cache directory, so restarts of an unchanged checkout do not
-    pay for a full SHACL run.
-    """
-    marker = settings.cache_dir / f"validated-{Dataset.from_settings(settings).version}.json"
-    if marker.exists():
-        return None
+
+def write_published_report(settings: Settings) -> Report:
+    """Validate the published files and keep the report (Turtle and JSON) under their version."""
+    version = Dataset.from_settings(settings).version
     report = Validator.from_settings(settings).validate_published()
-    if report.conforms:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(report.as_json(), encoding="utf-8")
+    for path, text in zip(
+        published_report_paths(settings, version), (report.as_turtle(), report.as_json()), strict=True
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pending = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        pending.write_text(text, encoding="utf-8")
+        pending.replace(path)
     return report
+
+
+def check_published_data(settings: Settings) -> Report | None:
+    """Validate the published data once per data version; None when this version was checked before.
+
+    The report is kept in the cache directory, so restarts of an unchanged checkout do not pay for
+    a full SHACL run, and the server publishes the same report at /validation-report.
+    """
+    _, known = published_report_paths(settings, Dataset.from_settings(settings).version)
+    if known.exists() and json.loads(known.read_text(encoding="utf-8"))["conforms"]:
+        return None
+    return write_published_report(settings)

@@ -25,11 +25,12 @@ from server.negotiation import negotiate
 from server.process_pool import PoolBusy, ProcessPool, Spawner
 from server.settings import Settings
 from server.sparql import read_body
-from server.validate import RdfSyntaxError, ValidationError, Validator, iris_in, parse_rdf
+from server.validate import RdfSyntaxError, ValidationError, Validator, iris_in, parse_rdf, write_published_report
 
 TYPE_BATCH = 500
 WORKER_START_SECONDS = 30.0
-JSON_REPORT = formats.Format("json", "JSON", "application/json", "json", frozenset({formats.Kind.RESULTS}))
+PUBLISHED_REPORT_SECONDS = 600.0
+BUSY = "All validation workers are busy; try again shortly."
 MULTIPART = "multipart/form-data"
 
 
@@ -57,6 +58,9 @@ def validation_worker_main(conn: Connection, settings_json: str) -> None:
                     conn.send(("failed", str(error)))
                     continue
                 conn.send(("iris", sorted(str(i) for i in iris_in(graph))))
+            elif job[0] == "published":
+                report = write_published_report(settings)
+                conn.send(("published", report.conforms))
             elif job[0] == "validate":
                 types = [(rdflib.URIRef(s), rdflib.URIRef(t)) for s, t in job[1]]
                 report = validator.validate(graph, dict.fromkeys(graph.subjects(), source), types)
@@ -96,6 +100,19 @@ class ValidationService:
 
     async def close(self) -> None:
         await self.pool.close()
+
+    async def publish_report(self) -> None:
+        """Validate the published files in a worker (pySHACL would hold the event loop's GIL for
+        seconds in a thread) and keep the report in the cache directory."""
+        try:
+            async with self.pool.lease() as worker:
+                await self.pool.call(worker, ("published",), max(self.timeout, PUBLISHED_REPORT_SECONDS))
+        except PoolBusy:
+            raise ServiceUnavailable(
+                "All validation workers are busy; try again shortly.", {"Retry-After": "5"}
+            ) from None
+        except TimeoutError:
+            raise ServiceUnavailable("Validating the published data took too long and was stopped.") from None
 
     async def validate(self, data: bytes, fmt: formats.Format, source: str, engine: QueryEngine) -> Outcome:
         try:
@@ -190,7 +207,7 @@ async def validate(request: Request) -> Response:
     try:
         data, fmt, source, from_form = await submission(request, state.settings)
         offered = (
-            (formats.HTML, JSON_REPORT, formats.TURTLE) if from_form else (JSON_REPORT, formats.TURTLE, formats.HTML)
+            (formats.HTML, formats.JSON, formats.TURTLE) if from_form else (formats.JSON, formats.TURTLE, formats.HTML)
         )
         answer_format = negotiate(request.headers.get("accept"), offered)
         outcome = await state.validation.validate(data, fmt, source, state.engine)

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from server.settings import Settings
 from server.store import Dataset, open_store
@@ -50,3 +51,28 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def http(server_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server_url, timeout=60) as client:
         yield client
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium, driven by Playwright (its own browser download is not used).
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the main thread while it is
+    open, which later tests that call asyncio.run() must not inherit."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/install-system-deps.sh (make test does)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -6,23 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.live import live_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 BASE = "https://w3id.org/sistercities/"
 SHANGHAI_TWINS = re.compile(r"^Shanghai's sister cities")
 COORDINATES = re.compile(r"^Wikidata and GeoNames identifiers and coordinates")
@@ -30,21 +20,6 @@ KUOPIO_PUDONG_TIMELINE = re.compile(r"^Timeline of the Kuopio-Pudong cooperation
 ROWS = ".yasr_results table.dataTable tbody tr"
 RESULT_COUNT = re.compile(r"(\d+) results?")
 TIMEOUT_MS = 30_000
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as pw:
-        yield pw
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
 
 
 @pytest.fixture(scope="module")
