@@ -33,3 +33,17 @@ def test_every_setting_is_documented() -> None:
 
 def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_worked_example_of_the_guide_is_the_fixture_that_validates() -> None:
+    """docs/link-to-us.md shows tests/fixtures/municipality-twin-cities.ttl, which the CLI and
+    the service tests validate; the two must say the same."""
+    import re
+
+    import rdflib
+    from rdflib.compare import isomorphic
+
+    guide = (ROOT / "docs" / "link-to-us.md").read_text(encoding="utf-8")
+    shown = re.search(r"```turtle\n(.*?)```", guide, re.DOTALL).group(1)
+    fixture = rdflib.Graph().parse(ROOT / "tests" / "fixtures" / "municipality-twin-cities.ttl")
+    assert isomorphic(rdflib.Graph().parse(data=shown, format="turtle"), fixture)
