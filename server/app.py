@@ -103,6 +103,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     metadata.register(app)  # VoID, DCAT catalogue, validation report, /dumps/, sitemap, robots.txt
     # --- end metadata and dumps ---
+    # --- reconciliation (server/reconcile.py) ---
+    from server import reconcile
+
+    reconcile.register(app)  # W3C Reconciliation Service API (OpenRefine) at /reconcile
+    # --- end reconciliation ---
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     app.add_exception_handler(HTTPProblem, handle_problem)

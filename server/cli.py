@@ -13,7 +13,7 @@ import uvicorn
 from server import __version__, formats
 from server.dumps import DUMP_FORMATS, write_dump
 from server.links import check_links
-from server.namespaces import prefixes
+from server.namespaces import NAME_INDEX_GRAPH, prefixes
 from server.settings import Settings
 from server.store import Dataset, open_store
 from server.validate import (
@@ -174,13 +174,22 @@ def serve(ctx: click.Context, no_validate: bool, log_level: str, **options: obje
     type=click.Path(file_okay=False, path_type=Path),
     help="Use (and if needed build) the on-disk store here instead of loading into memory.",
 )
+@click.option(
+    "--with-name-index",
+    is_flag=True,
+    help="Also write the auxiliary name-index graph (N-Quads, TriG), for a store that this server "
+    "is to use in remote mode, so that reconciliation works there too.",
+)
 @click.pass_context
-def dump(ctx: click.Context, format_key: str, output: Path | None, store_dir: Path | None) -> None:
+def dump(
+    ctx: click.Context, format_key: str, output: Path | None, store_dir: Path | None, with_name_index: bool
+) -> None:
     """Write the whole dataset, as a harvester or another SPARQL store would load it."""
     settings = settings_from(ctx, store_dir=store_dir)
     store = open_store(Dataset.from_settings(settings), settings.store_dir)
     fmt = formats.by_key(format_key)
-    write_dump(store, fmt, output if output else sys.stdout.buffer, prefixes(settings.base_iri))
+    left_out = () if with_name_index else (settings.base_iri + NAME_INDEX_GRAPH,)
+    write_dump(store, fmt, output if output else sys.stdout.buffer, prefixes(settings.base_iri), left_out)
 
 
 @main.command("check-links")

@@ -33,6 +33,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +49,7 @@ from werkzeug.http import parse_accept_header
 from server import conditional, formats
 from server.engine import DataVersion, EngineError, QueryEngine
 from server.errors import NotFound, ServiceUnavailable
+from server.namespaces import NAME_INDEX_GRAPH
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +72,30 @@ def with_graphs(fmt: formats.Format) -> bool:
     return fmt in (formats.N_QUADS, formats.TRIG)
 
 
-def write_dump(store: ox.Store, fmt: formats.Format, output: BinaryIO | Path, prefixes: dict[str, str]) -> None:
-    """Stream the store in one format, natively (the dataset is never held in Python objects)."""
+def write_dump(
+    store: ox.Store,
+    fmt: formats.Format,
+    output: BinaryIO | Path,
+    prefixes: dict[str, str],
+    left_out: Collection[str] = (),
+) -> None:
+    """Stream the store in one format (the dataset is never held in Python objects); the graphs
+    `left_out` (auxiliary indexes, not data) are not written."""
     named = prefixes if fmt.rdf in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
-    if with_graphs(fmt):
+    if not with_graphs(fmt):
+        store.dump(output, format=fmt.rdf, from_graph=ox.DefaultGraph(), prefixes=named)
+    elif not left_out:
         store.dump(output, format=fmt.rdf, prefixes=named)
     else:
-        store.dump(output, format=fmt.rdf, from_graph=ox.DefaultGraph(), prefixes=named)
+        ox.serialize(quads_except(store, left_out), output, format=fmt.rdf, prefixes=named)
+
+
+def quads_except(store: ox.Store, left_out: Collection[str]) -> Iterator[ox.Quad]:
+    """Every quad, graph by graph, without reading the graphs left out."""
+    yield from store.quads_for_pattern(None, None, None, ox.DefaultGraph())
+    for graph in sorted(store.named_graphs(), key=str):
+        if isinstance(graph, ox.BlankNode) or graph.value not in left_out:
+            yield from store.quads_for_pattern(None, None, None, graph)
 
 
 # --- What is published --------------------------------------------------------------------
@@ -176,8 +195,9 @@ def _sha256(path: Path) -> str:
 class DumpStore:
     """The dumps of each data version, in {cache_dir}/dumps/{version}/."""
 
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(self, cache_dir: Path, left_out: tuple[str, ...] = ()) -> None:
         self.root = cache_dir / "dumps"
+        self.left_out = left_out
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._tasks: set[asyncio.Task] = set()
 
@@ -240,7 +260,7 @@ class DumpStore:
         temporary = directory / f".{spec.name}.{token}.tmp"
         encoded = directory / "encoded" / f".{spec.name}.{token}.tmp"
         try:
-            await engine.export(spec.fmt, raw)
+            await engine.export(spec.fmt, raw, self.left_out)
             await asyncio.to_thread(self._finish, raw, temporary, encoded, version, spec)
         finally:
             for leftover in (raw, temporary, encoded):
@@ -400,7 +420,8 @@ async def listing(request: Request) -> Response:
 
 
 def register(app: FastAPI) -> None:
-    app.state.dump_store = DumpStore(app.state.settings.cache_dir)
+    settings = app.state.settings
+    app.state.dump_store = DumpStore(settings.cache_dir, left_out=(settings.base_iri + NAME_INDEX_GRAPH,))
     app.add_route("/dumps/", listing, methods=["GET", "HEAD"], name="dumps")
     app.add_route("/dumps/{name}", dump, methods=["GET", "HEAD"], name="dump")
     app.add_route("/dumps/{version}/{name}", dump_of_version, methods=["GET", "HEAD"], name="dump_version")

@@ -134,8 +134,9 @@ class QueryEngine(Protocol):
 
     async def data_version(self) -> DataVersion: ...
 
-    async def export(self, fmt: formats.Format, path: Path) -> None:
-        """Write the whole dataset to a file: the merge, or every graph for N-Quads and TriG."""
+    async def export(self, fmt: formats.Format, path: Path, left_out: tuple[str, ...] = ()) -> None:
+        """Write the whole dataset to a file: the merge, or every graph (but those left out) for
+        N-Quads and TriG."""
         ...
 
 

@@ -141,12 +141,14 @@ class RemoteEngine:
             raise QueryFailed(f"The SPARQL store's answer could not be read as {received.label}: {error}") from error
         return body
 
-    async def export(self, fmt: formats.Format, path: Path) -> None:
+    async def export(self, fmt: formats.Format, path: Path, left_out: tuple[str, ...] = ()) -> None:
         """Stream the whole remote dataset to a file: the merge as N-Triples, or every quad as
-        TSV rows of a SELECT over the default graph and all named graphs, then convert natively."""
+        TSV rows of a SELECT over the default graph and the named graphs (but those left out),
+        then convert natively."""
         with_graphs = fmt in (formats.N_QUADS, formats.TRIG)
         if with_graphs:
-            query = "SELECT ?s ?p ?o ?g WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+            skip = f"FILTER(?g NOT IN ({', '.join(f'<{g}>' for g in left_out)}))" if left_out else ""
+            query = f"SELECT ?s ?p ?o ?g WHERE {{ {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} {skip} }} }}"
             wire = formats.TSV
         else:
             query, wire = "CONSTRUCT WHERE { ?s ?p ?o }", formats.N_TRIPLES

@@ -18,6 +18,7 @@ import pyoxigraph as ox
 
 from server.engine import QueryEngine, select
 from server.labels import ALTERNATIVE_PROPERTIES, LABEL_PROPERTIES, Labels
+from server.namespaces import NAME_INDEX_GRAPH
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -83,13 +84,15 @@ def _grouped(rows: list[ox.QuerySolution], subject: str = "s") -> list[Statement
     return [Statement(s, p, o, tuple(sorted(g))) for (s, p, o), g in graphs.items()]
 
 
-async def statements_and_blank_nodes(engine: QueryEngine, iri: str) -> tuple[list[Statement], dict]:
-    """Outgoing statements and the blank nodes below them (two levels: geometries, time spans)."""
-    node = f"<{iri}>"
+async def statements_and_blank_nodes(engine: QueryEngine, iri: str, base_iri: str) -> tuple[list[Statement], dict]:
+    """Outgoing statements and the blank nodes below them (two levels: geometries, time spans);
+    the name index is left out: it is an aid for matching, not something said about the thing."""
+    node, index = f"<{iri}>", base_iri + NAME_INDEX_GRAPH
     query = f"""SELECT ?g ?s ?p ?o WHERE {{ GRAPH ?g {{
         {{ BIND({node} AS ?s) ?s ?p ?o }}
         UNION {{ {node} ?p1 ?s . FILTER(isBlank(?s)) ?s ?p ?o }}
-        UNION {{ {node} ?p1 ?b . FILTER(isBlank(?b)) ?b ?p2 ?s . FILTER(isBlank(?s)) ?s ?p ?o }} }} }}"""
+        UNION {{ {node} ?p1 ?b . FILTER(isBlank(?b)) ?b ?p2 ?s . FILTER(isBlank(?s)) ?s ?p ?o }} }}
+        FILTER(?g != <{index}>) }}"""
     statements = _grouped(await select(engine, query, MAX_NESTED_ROWS))
     own = [s for s in statements if s.subject == ox.NamedNode(iri)]
     nested: dict[ox.BlankNode, list[Statement]] = defaultdict(list)
@@ -124,13 +127,13 @@ async def graph_sources(engine: QueryEngine) -> dict[str, list[str]]:
     return dict(sources)
 
 
-async def conflicting_claims(engine: QueryEngine, iris: list[str]) -> dict[str, list[Statement]]:
+async def conflicting_claims(engine: QueryEngine, iris: list[str], base_iri: str) -> dict[str, list[Statement]]:
     if not iris:
         return {}
     values = " ".join(f"<{iri}>" for iri in iris)
-    rows = await select(
-        engine, f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}", 5_000
-    )
+    index = base_iri + NAME_INDEX_GRAPH
+    query = f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{index}>) }}"
+    rows = await select(engine, query, 5_000)
     claims: dict[str, list[Statement]] = defaultdict(list)
     for statement in _grouped(rows):
         claims[statement.subject.value].append(statement)
@@ -152,12 +155,13 @@ def lookup_properties(base_iri: str) -> list[str]:
 async def facts_about(engine: QueryEngine, iris: set[str], base_iri: str) -> Facts:
     """Names, types, coordinates and dates of many resources, a few hundred per query."""
     facts = Facts()
-    properties = " ".join(f"<{p}>" for p in lookup_properties(base_iri))
+    properties = ", ".join(f"<{p}>" for p in lookup_properties(base_iri))
     ordered = sorted(iris)
     batches = [ordered[i : i + LOOKUP_BATCH] for i in range(0, len(ordered), LOOKUP_BATCH)]
+    # One VALUES only: with a second one for ?p, pyoxigraph scans (2.9 s against 0.05 s at 1M triples).
     queries = [
         f"SELECT ?x ?p ?v WHERE {{ VALUES ?x {{ {' '.join(f'<{iri}>' for iri in batch)} }} "
-        f"VALUES ?p {{ {properties} }} ?x ?p ?v }}"
+        f"?x ?p ?v FILTER(?p IN ({properties})) }}"
         for batch in batches
     ]
     date_properties = {sc(base_iri, n) for n in ("startDate", "endDate", "signingDate")}
@@ -195,11 +199,13 @@ def linked_iris(description_parts: list[Statement], sources: dict[str, list[str]
 
 async def describe(engine: QueryEngine, iri: str, base_iri: str, page: int = 1, page_size: int = 50) -> Description:
     (own, nested), (incoming, more), sources = await asyncio.gather(
-        statements_and_blank_nodes(engine, iri), incoming_page(engine, iri, page, page_size), graph_sources(engine)
+        statements_and_blank_nodes(engine, iri, base_iri),
+        incoming_page(engine, iri, page, page_size),
+        graph_sources(engine),
     )
     conflict_with = sc(base_iri, "conflictsWith")
     conflicts = await conflicting_claims(
-        engine, sorted({s.object.value for s in own if s.predicate.value == conflict_with})
+        engine, sorted({s.object.value for s in own if s.predicate.value == conflict_with}), base_iri
     )
     parts = [*own, *(s for group in nested.values() for s in group), *incoming]
     parts += [s for group in conflicts.values() for s in group]

@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from server import formats
 from server.engine import select
-from server.namespaces import prefixes
+from server.namespaces import NAME_INDEX_GRAPH, prefixes
 from server.results import serialise_triples
 from server.settings import Settings
 
@@ -20,6 +20,11 @@ SD = "http://www.w3.org/ns/sparql-service-description#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 MAX_LISTED_GRAPHS = 100_000
+DCT_DESCRIPTION = "http://purl.org/dc/terms/description"
+NAME_INDEX_NOTE = (
+    "An auxiliary index of name keys for reconciliation (/reconcile), in the private vocabulary "
+    "urn:sistercities:index#: not data, not in the default graph and not in the dumps."
+)
 
 
 def _n(iri: str) -> ox.NamedNode:
@@ -71,9 +76,10 @@ def describe(endpoint: str, settings: Settings, graphs: list[str]) -> list[ox.Tr
         ox.Triple(default_graph, RDF_TYPE, _n(SD + "Graph")),
         ox.Triple(
             default_graph,
-            _n("http://purl.org/dc/terms/description"),
+            _n(DCT_DESCRIPTION),
             ox.Literal(
-                "The RDF merge of all named graphs: each triple once, whichever sources state it.",
+                "The RDF merge of all named graphs but the auxiliary name index: each triple once, "
+                "whichever sources state it.",
                 language="en",
             ),
         ),
@@ -88,6 +94,8 @@ def describe(endpoint: str, settings: Settings, graphs: list[str]) -> list[ox.Tr
             ox.Triple(named, RDF_TYPE, _n(SD + "NamedGraph")),
             ox.Triple(named, _n(SD + "name"), _n(graph)),
         ]
+        if graph == settings.base_iri + NAME_INDEX_GRAPH:
+            triples.append(ox.Triple(named, _n(DCT_DESCRIPTION), ox.Literal(NAME_INDEX_NOTE, language="en")))
     return triples
 
 

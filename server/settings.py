@@ -48,8 +48,9 @@ class Settings(BaseSettings):
     sparql_endpoint: str | None = Field(
         None,
         description="Serve everything over this existing SPARQL 1.1 endpoint instead of the "
-        "embedded store (Oxigraph server, Fuseki, Virtuoso, QLever, ...), loaded with our N-Quads "
-        "dump (its default graph is the merge of the named graphs).",
+        "embedded store (Oxigraph server, Fuseki, Virtuoso, QLever, ...), loaded with "
+        "`sistercities dump --format nquads --with-name-index` (its default graph is the merge of "
+        "the named graphs).",
     )
     query_timeout: float = Field(
         30.0,

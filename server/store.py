@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from server.matching import INDEX_REVISION, add_name_index
 from server.namespaces import DATASET_PATH, DERIVED_GRAPH, METADATA_GRAPH, ONTOLOGY_NS
 from server.settings import DEFAULT_BASE_IRI, Settings
 from server.statistics import write_statistics
@@ -33,7 +34,7 @@ from server.statistics import write_statistics
 log = logging.getLogger(__name__)
 
 # Bump when the derivation rules change, so that stores built by older rules are rebuilt.
-DERIVATION_REVISION = "3"
+DERIVATION_REVISION = "4"
 
 OWL_VERSION_INFO = ox.NamedNode("http://www.w3.org/2002/07/owl#versionInfo")
 DCT_MODIFIED = ox.NamedNode("http://purl.org/dc/terms/modified")
@@ -68,7 +69,7 @@ class Dataset:
     @cached_property
     def version(self) -> str:
         """A short hash of every file's name and content, the rules and the base IRI."""
-        digest = hashlib.sha256(f"{DERIVATION_REVISION}\0{self.base_iri}\0".encode())
+        digest = hashlib.sha256(f"{DERIVATION_REVISION}.{INDEX_REVISION}\0{self.base_iri}\0".encode())
         for source in self.files:
             digest.update(f"{source.path.name}\0".encode())
             digest.update(source.path.read_bytes())
@@ -174,6 +175,7 @@ def build(store: ox.Store, dataset: Dataset) -> None:
     load_files(store, dataset)
     derived = derive(store, dataset.base_iri)
     write_statistics(store, dataset.base_iri)  # VoID statistics of the data, before the version record
+    add_name_index(store, dataset.base_iri)  # for reconciliation; after the statistics, outside the merge
     store.extend(version_quads(dataset))
     store.optimize()
     log.info(

@@ -70,6 +70,7 @@ class ExportJob:
 
     format_key: str
     path: str
+    left_out: tuple[str, ...] = ()
 
 
 # Replies: ("ok", body, truncated) | ("syntax", message, line, column) | ("failed", message)
@@ -80,7 +81,7 @@ def run_job(store: ox.Store, job: Job | ExportJob, prefixes: dict[str, str]) -> 
     """Evaluate one query (or export) and serialise its answer; pure, so it is tested without processes."""
     if isinstance(job, ExportJob):
         try:
-            write_dump(store, formats.by_key(job.format_key), Path(job.path), prefixes)
+            write_dump(store, formats.by_key(job.format_key), Path(job.path), prefixes, job.left_out)
         except OSError as error:
             return ("failed", f"The dump could not be written: {error}")
         return ("ok", b"", False)
@@ -235,8 +236,8 @@ class WorkerPool:
         job = Job(request.query, request.result_format.key, request.default_graphs, request.named_graphs, max_rows)
         return self._answer(await self._run(job, self.query_timeout), request, max_rows)
 
-    async def export(self, fmt: formats.Format, path: Path) -> None:
-        status, *rest = await self._run(ExportJob(fmt.key, str(path)), EXPORT_TIMEOUT)
+    async def export(self, fmt: formats.Format, path: Path, left_out: tuple[str, ...] = ()) -> None:
+        status, *rest = await self._run(ExportJob(fmt.key, str(path), left_out), EXPORT_TIMEOUT)
         if status != "ok":
             raise QueryFailed(rest[0])
 

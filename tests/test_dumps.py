@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from tests.live import live_server
 
 BASE = "https://w3id.org/sistercities/"
 FIRST_SOURCE_GRAPH = f"{BASE}graph/000-business-kuopio-shanghai-network"
+NAME_INDEX = f"{BASE}graph/name-index"
 IDENTITY = {"Accept-Encoding": "identity"}
 
 
@@ -77,6 +80,25 @@ def test_nquads_keep_the_source_graphs(files: dict[str, bytes]) -> None:
     assert ox.NamedNode(FIRST_SOURCE_GRAPH) in graphs
     assert ox.NamedNode(f"{BASE}graph/derived") in graphs
     assert ox.NamedNode(f"{BASE}graph/metadata") in graphs
+
+
+@pytest.mark.parametrize("name", ["sistercities.nq.gz", "sistercities.trig"])
+def test_the_name_index_is_not_published(files: dict[str, bytes], name: str) -> None:
+    fmt = ox.RdfFormat.N_QUADS if name.endswith(".nq.gz") else ox.RdfFormat.TRIG
+    parsed = quads(files[name], fmt)
+    assert ox.NamedNode(NAME_INDEX) not in {quad.graph_name for quad in parsed}
+    assert not any(quad.predicate.value.startswith("urn:sistercities:index#") for quad in parsed)
+
+
+def test_the_cli_writes_the_name_index_only_when_asked(tmp_path: Path) -> None:
+    """The name index goes to a store meant for remote mode, and nowhere else."""
+    for flags, expected in (((), False), (("--with-name-index",), True)):
+        output = tmp_path / "dump.nq"
+        command = [sys.executable, "-m", "server", "dump", "--format", "nquads", *flags, "-o", str(output)]
+        subprocess.run(command, check=True, cwd=PROJECT_ROOT)
+        graphs = {quad.graph_name for quad in ox.parse(path=output, format=ox.RdfFormat.N_QUADS)}
+        assert (ox.NamedNode(NAME_INDEX) in graphs) is expected
+        assert ox.NamedNode(FIRST_SOURCE_GRAPH) in graphs
 
 
 def test_nquads_default_graph_is_the_turtle_dump(files: dict[str, bytes]) -> None:

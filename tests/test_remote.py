@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -41,10 +42,12 @@ def oxigraph_command() -> str:
 
 @pytest.fixture(scope="module")
 def oxigraph_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`oxigraph serve-read-only` over a store loaded with `sistercities dump --format nquads`."""
+    """`oxigraph serve-read-only` over a store loaded as the README says (`sistercities dump
+    --format nquads --with-name-index`)."""
     work = tmp_path_factory.mktemp("oxigraph")
     dump = work / "dump.nq"
-    subprocess.run([sys.executable, "-m", "server", "dump", "--format", "nquads", "-o", str(dump)], check=True)
+    command = [sys.executable, "-m", "server", "dump", "--format", "nquads", "--with-name-index", "-o", str(dump)]
+    subprocess.run(command, check=True)
     oxigraph = oxigraph_command()
     subprocess.run(
         [oxigraph, "load", "--location", str(work / "store"), "--file", str(dump)], check=True, capture_output=True
@@ -144,6 +147,15 @@ def test_validators_come_from_the_loaded_dump(remote: Server, http: httpx.Client
 def test_service_description_lists_the_remote_graphs(remote: Server) -> None:
     response = httpx.get(f"{remote.url}/sparql", headers={"Accept": "text/turtle"})
     assert f"{BASE}graph/sources" in response.text or "graph:sources" in response.text
+
+
+def test_reconciliation_over_the_remote_store(remote: Server, http: httpx.Client) -> None:
+    batch = {"q0": {"query": "Kuopion kaupunki"}, "q1": {"query": "上海", "limit": 2}, "q2": {"query": "Helsingfors"}}
+    here = http.post("/reconcile", data={"queries": json.dumps(batch)})
+    there = httpx.post(f"{remote.url}/reconcile", data={"queries": json.dumps(batch)})
+    assert there.status_code == 200, there.text
+    assert there.json() == here.json()
+    assert there.json()["q2"]["result"][0]["id"] == "place/helsinki"
 
 
 def test_slow_remote_queries_hit_the_time_limit(remote: Server) -> None:

@@ -169,6 +169,15 @@ def test_each_statement_keeps_its_source_graph_in_nquads(http: httpx.Client) -> 
     assert [q.graph_name.value for q in start] == [BASE + "graph/001-fcba-shanghai-office-visit-2019"]
 
 
+@pytest.mark.parametrize("path", ["/doc/place/kuopio.nq", "/doc/place/kuopio.ttl", "/doc/place/kuopio"])
+def test_descriptions_leave_out_the_name_index(http: httpx.Client, path: str) -> None:
+    """The index reconciliation matches against is about names, not something the data says."""
+    response = http.get(path)
+    assert response.status_code == 200
+    assert "Kuopio" in response.text
+    assert "urn:sistercities:index" not in response.text and "name-index" not in response.text
+
+
 @pytest.fixture(scope="module")
 def small_pages(tmp_path_factory: pytest.TempPathFactory):
     env = {"SISTERCITIES_PAGE_SIZE": "10"}
