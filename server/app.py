@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from server import __version__, browse, documents, sparql, validation_service, vocabulary
+from server import __version__, browse, documents, metadata, reconcile, sparql, validation_service, vocabulary
 from server.engine import DataVersion, EngineError, QueryEngine
 from server.errors import HTTPProblem, handle_engine_error, handle_problem
 from server.examples import load_examples
@@ -98,16 +98,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_route("/validate", validation_service.form_page, methods=read, name="validate-form")
     app.add_route("/validate", validation_service.validate, methods=["POST"], name="validate")
     app.add_route("/health", health, methods=read, name="health")
-    # --- metadata and dumps (server/metadata.py) ---
-    from server import metadata
-
     metadata.register(app)  # VoID, DCAT catalogue, validation report, /dumps/, sitemap, robots.txt
-    # --- end metadata and dumps ---
-    # --- reconciliation (server/reconcile.py) ---
-    from server import reconcile
-
     reconcile.register(app)  # W3C Reconciliation Service API (OpenRefine) at /reconcile
-    # --- end reconciliation ---
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     app.add_exception_handler(HTTPProblem, handle_problem)
