@@ -7,6 +7,8 @@ the same representation may be sent gzipped or not.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from starlette.requests import Request
 from starlette.responses import Response
 from werkzeug.http import http_date, parse_date, parse_etags, quote_etag
@@ -16,16 +18,24 @@ from server.engine import DataVersion
 
 def validators(version: DataVersion, variant: str) -> dict[str, str]:
     """ETag and Last-Modified headers for one variant of a representation, where known."""
-    headers = {}
+    return dict(_validators(version, variant))
+
+
+@lru_cache(maxsize=4096)
+def _validators(version: DataVersion, variant: str) -> tuple[tuple[str, str], ...]:
+    """Memoised: the same few variants are asked for over and over while a version is served."""
+    headers = []
     if version.tag:
-        headers["ETag"] = quote_etag(f"{version.tag}-{variant}", weak=True)
+        headers.append(("ETag", quote_etag(f"{version.tag}-{variant}", weak=True)))
     if version.modified:
-        headers["Last-Modified"] = http_date(version.modified)
-    return headers
+        headers.append(("Last-Modified", http_date(version.modified)))
+    return tuple(headers)
 
 
 def is_fresh(request: Request, headers: dict[str, str]) -> bool:
     """Whether the client's cached copy is still good (If-None-Match wins over If-Modified-Since)."""
+    if "if-none-match" not in request.headers and "if-modified-since" not in request.headers:
+        return False
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None and "ETag" in headers:
         tags = parse_etags(if_none_match)

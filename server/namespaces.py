@@ -61,5 +61,5 @@ def prefixes(base_iri: str) -> dict[str, str]:
 
 def used_prefixes(known: dict[str, str], iris: Iterable[str]) -> dict[str, str]:
     """Only the prefixes some IRI starts with, so serialisations declare what they use."""
-    iris = set(iris)
-    return {p: ns for p, ns in known.items() if any(iri.startswith(ns) for iri in iris)}
+    text = "\n" + "\n".join(set(iris))
+    return {p: ns for p, ns in known.items() if "\n" + ns in text}

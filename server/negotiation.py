@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from werkzeug.datastructures import LanguageAccept, MIMEAccept
 from werkzeug.http import parse_accept_header
@@ -29,11 +30,19 @@ def negotiate(header: str | None, offered: Sequence[Format], default: Format | N
     default = default or offered[0]
     if not header or not header.strip():
         return default
-    candidates = [f.media_type for f in offered] + [alias for f in offered for alias in f.aliases]
-    best = accepted(header).best_match(candidates)
+    best = _best_match(header, tuple(offered))
     if best is None:
         raise NotAcceptable(offered)
-    return next(f for f in offered if best in f.media_types)
+    return best
+
+
+@lru_cache(maxsize=1024)
+def _best_match(header: str, offered: tuple[Format, ...]) -> Format | None:
+    """Memoised: clients send the same few Accept headers, and parsing one costs more than the
+    rest of a cheap request's protocol work."""
+    candidates = [f.media_type for f in offered] + [alias for f in offered for alias in f.aliases]
+    best = accepted(header).best_match(candidates)
+    return None if best is None else next(f for f in offered if best in f.media_types)
 
 
 def prefers_html(header: str | None) -> bool:

@@ -85,7 +85,9 @@ class ProcessPool:
         self.factory = factory
         self.size = size
         self.acquire_timeout = acquire_timeout
-        self._idle: asyncio.Queue[Worker] = asyncio.Queue()
+        # Most recently used first: a worker that has just run is still warm (its process awake,
+        # its caches hot); on a quiet server one worker does the work and the others sleep.
+        self._idle: asyncio.LifoQueue[Worker] = asyncio.LifoQueue()
         self._busy: set[Worker] = set()
         self._pending: set[asyncio.Task] = set()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 import pyoxigraph as ox
 
@@ -91,8 +92,15 @@ def triples_as(ntriples: bytes, fmt: formats.Format, prefixes: dict[str, str]) -
         raise ValueError(f"a graph cannot be written as {fmt.label}")
     if fmt.rdf == ox.RdfFormat.N_TRIPLES:
         return ntriples
-    triples = list(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES))
-    return serialise_triples(triples, fmt, prefixes)
+    # Every IRI of N-Triples is written <...>: the namespaces in use are found in the text
+    # itself, natively, without visiting the triples in Python.
+    used = {p: ns for p, ns, needle in _needles(tuple(prefixes.items())) if needle in ntriples}
+    return _serialise(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES), fmt, used)
+
+
+@lru_cache(maxsize=16)
+def _needles(prefixes: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, bytes], ...]:
+    return tuple((p, ns, b"<" + ns.encode()) for p, ns in prefixes)
 
 
 def iris_of(triples: Iterable[ox.Triple]) -> Iterator[str]:
@@ -108,13 +116,19 @@ def serialise_triples(triples: list[ox.Triple], fmt: formats.Format, prefixes: d
     """Write triples in an RDF format; graph formats get the prefixes the triples use."""
     if fmt.rdf is None:
         raise ValueError(f"a graph cannot be written as {fmt.label}")
-    used = None
-    if fmt.rdf in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML):
-        used = used_prefixes(prefixes, iris_of(triples))
+    used = used_prefixes(prefixes, iris_of(triples)) if fmt.rdf in PREFIXED else {}
+    return _serialise(triples, fmt, used)
+
+
+PREFIXED = (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML)
+
+
+def _serialise(triples: Iterable[ox.Triple], fmt: formats.Format, used: dict[str, str]) -> bytes:
+    prefixes = used if fmt.rdf in PREFIXED else None
     if fmt.rdf in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG):
-        quads = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
-        return ox.serialize(quads, format=fmt.rdf, prefixes=used)
-    return ox.serialize(triples, format=fmt.rdf, prefixes=used)
+        quads = (ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
+        return ox.serialize(quads, format=fmt.rdf, prefixes=prefixes)
+    return ox.serialize(triples, format=fmt.rdf, prefixes=prefixes)
 
 
 def serialise_quads(quads: list[ox.Quad], fmt: formats.Format, prefixes: dict[str, str]) -> bytes:
