@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from server import __version__, browse, documents, metadata, reconcile, sparql, validation_service, vocabulary
+from server.cache import with_cache
 from server.engine import DataVersion, EngineError, QueryEngine
 from server.errors import HTTPProblem, handle_engine_error, handle_problem
 from server.examples import load_examples
@@ -32,6 +33,11 @@ HERE = Path(__file__).resolve().parent
 
 
 def make_engine(settings: Settings) -> QueryEngine:
+    """The store's engine behind the result cache (unless the cache is turned off)."""
+    return with_cache(make_store_engine(settings), settings.result_cache_bytes)
+
+
+def make_store_engine(settings: Settings) -> QueryEngine:
     """The embedded store (in memory or on disk) or a remote SPARQL endpoint."""
     namespaces = prefixes(settings.base_iri)
     if settings.sparql_endpoint:

@@ -125,6 +125,11 @@ def validator_base(ctx: click.Context) -> str:
     type=int,
     help="Query worker processes (default: number of CPUs, at least 2).",
 )
+@click.option(
+    "--result-cache-bytes",
+    type=click.IntRange(min=0),
+    help="Memory per process for answers remembered while the data version holds (default 64 MiB; 0: off).",
+)
 @click.option("--no-validate", is_flag=True, help="Do not run the SHACL shapes over the data before serving.")
 @click.option(
     "--log-level",

@@ -61,6 +61,7 @@ class QueryAnswer:
     result_format: formats.Format
     truncated: bool = False
     max_rows: int | None = None
+    cached: bool = False  # answered from the result cache (server.cache), not by the store
 
 
 @dataclass(frozen=True)

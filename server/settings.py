@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Processes that evaluate queries; a runaway query occupies one and is killed at the time limit.",
     )
+    result_cache_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        description="Memory per server process for answers remembered until the data version changes "
+        "(least recently used go first); 0 turns the cache off.",
+    )
     page_size: int = Field(
         50, gt=0, le=1000, description="Items per page: incoming links of a resource, things of a class when browsing."
     )

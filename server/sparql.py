@@ -33,7 +33,7 @@ from server.negotiation import negotiate
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
 SPARQL_UPDATE = "application/sparql-update"
-EXPOSED_HEADERS = "ETag, Last-Modified, Content-Location, Link, X-SPARQL-MaxRows, X-Data-Version, Vary"
+EXPOSED_HEADERS = "ETag, Last-Modified, Content-Location, Link, X-SPARQL-MaxRows, X-Data-Version, X-Cache, Vary"
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,8 @@ def answer_headers(answer: QueryAnswer) -> dict[str, str]:
     headers = {"Vary": "Accept", "Access-Control-Expose-Headers": EXPOSED_HEADERS}
     if answer.truncated:
         headers["X-SPARQL-MaxRows"] = str(answer.max_rows)
+    if answer.cached:
+        headers["X-Cache"] = "HIT"
     return headers
 
 

@@ -1,0 +1,104 @@
+"""Answers remembered per data version, in front of any QueryEngine.
+
+Published data changes only when a new version is loaded, so an answer computed for one version
+stays right for as long as that version is served; the version tag is part of the key, and a new
+version simply stops matching the old entries, which then age out. Researchers rerun the same
+queries, harvesters fetch the same pages, and every resource page asks the same label queries:
+for those the process hop to a worker and the evaluation are skipped entirely.
+
+The cache is bounded in bytes (least recently used answers go first), kept per server process
+(nothing shared, so request handling stays stateless) and holds only serialised answers, never
+the dataset. Engines that cannot name their data version (tag None) are never cached, and
+neither are failures: a query that timed out is tried again next time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from pathlib import Path
+
+from server import formats
+from server.engine import DataVersion, QueryAnswer, QueryEngine, QueryRequest
+
+# The version tag, then everything that makes one request's answer differ from another's.
+Key = tuple[str, str, str, tuple[str, ...], tuple[str, ...], int | None]
+
+ENTRY_OVERHEAD_BYTES = 400  # the key, the answer object and the dictionary slot, roughly
+LARGEST_SHARE = 8  # one answer may fill at most 1/8 of the cache, so a big one cannot flush it
+
+
+class CachingEngine:
+    """A QueryEngine that answers a repeated query from memory while the data version holds."""
+
+    def __init__(self, engine: QueryEngine, capacity_bytes: int) -> None:
+        self.engine = engine
+        self.capacity_bytes = capacity_bytes
+        self.size_bytes = 0
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[Key, QueryAnswer] = OrderedDict()
+
+    @property
+    def query_timeout(self) -> float:
+        return self.engine.query_timeout
+
+    @property
+    def max_rows(self) -> int:
+        return self.engine.max_rows
+
+    async def start(self) -> None:
+        await self.engine.start()
+
+    async def close(self) -> None:
+        self._entries.clear()
+        self.size_bytes = 0
+        await self.engine.close()
+
+    async def data_version(self) -> DataVersion:
+        return await self.engine.data_version()
+
+    async def export(self, fmt: formats.Format, path: Path, left_out: tuple[str, ...] = ()) -> None:
+        await self.engine.export(fmt, path, left_out)
+
+    async def execute(self, request: QueryRequest) -> QueryAnswer:
+        version = await self.engine.data_version()
+        if version.tag is None:
+            return await self.engine.execute(request)
+        key = cache_key(version.tag, request)
+        remembered = self._entries.get(key)
+        if remembered is not None:
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return dataclasses.replace(remembered, cached=True)
+        self.misses += 1
+        answer = await self.engine.execute(request)
+        self._remember(key, answer)
+        return answer
+
+    def _remember(self, key: Key, answer: QueryAnswer) -> None:
+        cost = entry_cost(key, answer)
+        if cost * LARGEST_SHARE > self.capacity_bytes or key in self._entries:
+            return
+        self._entries[key] = answer
+        self.size_bytes += cost
+        while self.size_bytes > self.capacity_bytes:
+            old_key, old_answer = self._entries.popitem(last=False)
+            self.size_bytes -= entry_cost(old_key, old_answer)
+
+
+def cache_key(tag: str, request: QueryRequest) -> Key:
+    fmt = request.result_format.key
+    return (tag, request.query, fmt, request.default_graphs, request.named_graphs, request.max_rows)
+
+
+def entry_cost(key: Key, answer: QueryAnswer) -> int:
+    """What an entry keeps alive: mostly the answer's bytes and the query's text."""
+    tag, query, _, default_graphs, named_graphs, _ = key
+    graphs = sum(len(iri) for iri in (*default_graphs, *named_graphs))
+    return len(answer.body) + len(query) + len(tag) + graphs + ENTRY_OVERHEAD_BYTES
+
+
+def with_cache(engine: QueryEngine, capacity_bytes: int) -> QueryEngine:
+    """The engine behind a cache of that size, or the engine itself when caching is off (0)."""
+    return CachingEngine(engine, capacity_bytes) if capacity_bytes > 0 else engine

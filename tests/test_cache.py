@@ -1,0 +1,176 @@
+"""The result cache: repeated queries are answered from memory only while the data version holds.
+
+The engine under the cache is a real one: pyoxigraph evaluating in this process through the
+workers' own `run_job`, counting how often it is asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+import pytest
+
+from server import formats
+from server.cache import CachingEngine, with_cache
+from server.engine import DataVersion, QueryAnswer, QueryFailed, QueryRequest
+from server.workers import Job, run_job
+from tests.live import live_server
+
+EX = "http://example.org/"
+COUNT = QueryRequest("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", formats.TSV)
+
+
+class InProcessEngine:
+    """pyoxigraph in this process, with a version that changes when the data does."""
+
+    query_timeout = 30.0
+    max_rows = 1000
+
+    def __init__(self, tag: str | None = "v1") -> None:
+        self.store = ox.Store()
+        self.version = DataVersion(tag, None)
+        self.evaluations = 0
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def data_version(self) -> DataVersion:
+        return self.version
+
+    async def export(self, fmt: formats.Format, path: Path, left_out: tuple[str, ...] = ()) -> None:
+        raise NotImplementedError
+
+    async def execute(self, request: QueryRequest) -> QueryAnswer:
+        self.evaluations += 1
+        job = Job(request.query, request.result_format.key, (), (), request.max_rows or self.max_rows)
+        status, *rest = run_job(self.store, job, {})
+        if status != "ok":
+            raise QueryFailed(str(rest[0]))
+        return QueryAnswer(rest[0], request.result_format, rest[1])
+
+    def add(self, n: int, tag: str | None) -> None:
+        for i in range(n):
+            self.store.add(ox.Quad(ox.NamedNode(f"{EX}s{i}"), ox.NamedNode(f"{EX}p"), ox.Literal(str(i))))
+        self.version = DataVersion(tag, None)
+
+
+def test_a_repeated_query_is_evaluated_once() -> None:
+    inner = InProcessEngine()
+    inner.add(3, "v1")
+    cache = CachingEngine(inner, 1_000_000)
+    first = asyncio.run(cache.execute(COUNT))
+    second = asyncio.run(cache.execute(COUNT))
+    assert inner.evaluations == 1
+    assert second.body == first.body
+    assert (first.cached, second.cached) == (False, True)
+    assert (cache.hits, cache.misses) == (1, 1)
+
+
+def test_another_format_or_graph_or_row_cap_is_another_answer() -> None:
+    inner = InProcessEngine()
+    cache = CachingEngine(inner, 1_000_000)
+    for request in (
+        COUNT,
+        QueryRequest(COUNT.query, formats.SPARQL_JSON),
+        QueryRequest(COUNT.query, formats.TSV, default_graphs=(EX + "g",)),
+        QueryRequest(COUNT.query, formats.TSV, max_rows=5),
+    ):
+        asyncio.run(cache.execute(request))
+    assert inner.evaluations == 4
+
+
+def test_a_new_data_version_is_never_answered_from_the_old_one() -> None:
+    inner = InProcessEngine()
+    inner.add(3, "v1")
+    cache = CachingEngine(inner, 1_000_000)
+    before = asyncio.run(cache.execute(COUNT))
+    inner.add(5, "v2")
+    after = asyncio.run(cache.execute(COUNT))
+    assert b"3" in before.body
+    assert b"5" in after.body
+    assert not after.cached
+
+
+def test_an_engine_without_a_version_is_not_cached() -> None:
+    inner = InProcessEngine(tag=None)
+    cache = CachingEngine(inner, 1_000_000)
+    asyncio.run(cache.execute(COUNT))
+    asyncio.run(cache.execute(COUNT))
+    assert inner.evaluations == 2
+
+
+def test_failures_are_not_remembered() -> None:
+    inner = InProcessEngine()
+    cache = CachingEngine(inner, 1_000_000)
+    broken = QueryRequest("SELECT * WHERE { ?s ?p }", formats.TSV)
+    for _ in range(2):
+        with pytest.raises(QueryFailed):
+            asyncio.run(cache.execute(broken))
+    assert inner.evaluations == 2
+    assert cache.size_bytes == 0
+
+
+def test_memory_stays_within_the_bound_and_the_least_recently_used_go_first() -> None:
+    inner = InProcessEngine()
+    inner.add(50, "v1")
+    cache = CachingEngine(inner, 8_000)
+    requests = [QueryRequest(f"SELECT ?o WHERE {{ <{EX}s{i}> ?p ?o }}", formats.TSV) for i in range(50)]
+    for request in requests:
+        asyncio.run(cache.execute(request))
+        asyncio.run(cache.execute(requests[0]))  # kept in use, so never the least recently used
+        assert cache.size_bytes <= cache.capacity_bytes
+    evaluations = inner.evaluations
+    asyncio.run(cache.execute(requests[0]))
+    assert inner.evaluations == evaluations  # still there
+    asyncio.run(cache.execute(requests[1]))
+    assert inner.evaluations == evaluations + 1  # long gone
+
+
+def test_an_answer_too_big_for_its_share_is_not_kept() -> None:
+    inner = InProcessEngine()
+    inner.add(200, "v1")
+    cache = CachingEngine(inner, 8_000)
+    everything = QueryRequest("SELECT * WHERE { ?s ?p ?o }", formats.TSV)
+    asyncio.run(cache.execute(everything))
+    assert cache.size_bytes == 0
+
+
+def test_a_zero_size_turns_the_cache_off() -> None:
+    inner = InProcessEngine()
+    assert with_cache(inner, 0) is inner
+    assert isinstance(with_cache(inner, 1), CachingEngine)
+
+
+# --- Over HTTP, on the real server ------------------------------------------------------------
+
+
+def fresh_query() -> str:
+    """A query no earlier test has sent, so its first answer cannot come from the cache."""
+    return f"# {uuid.uuid4()}\nSELECT (COUNT(*) AS ?n) WHERE {{ ?s a ?class }}"
+
+
+def test_the_second_identical_request_is_a_cache_hit(http: httpx.Client) -> None:
+    query = fresh_query()
+    first = http.get("/sparql", params={"query": query}, headers={"Accept": "text/csv"})
+    second = http.get("/sparql", params={"query": query}, headers={"Accept": "text/csv"})
+    other_format = http.get("/sparql", params={"query": query}, headers={"Accept": "application/json"})
+    assert first.status_code == second.status_code == other_format.status_code == 200
+    assert "x-cache" not in first.headers
+    assert second.headers["x-cache"] == "HIT"
+    assert "x-cache" not in other_format.headers
+    assert second.content == first.content
+    assert second.headers["etag"] == first.headers["etag"]
+    assert "X-Cache" in second.headers["access-control-expose-headers"]
+
+
+def test_with_the_cache_off_every_request_is_evaluated(tmp_path: Path) -> None:
+    with live_server("--no-validate", "--result-cache-bytes", "0", cache_dir=tmp_path) as server:
+        query = fresh_query()
+        answers = [httpx.get(f"{server.url}/sparql", params={"query": query}, timeout=30) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert all("x-cache" not in a.headers for a in answers)
