@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -61,6 +62,14 @@ def make_store_engine(settings: Settings) -> QueryEngine:
 async def health(request: Request) -> Response:
     version = await request.app.state.engine.data_version()
     return JSONResponse({"status": "ok", "software": __version__, "data": version.tag})
+
+
+SETTINGS_ENVIRONMENT = "SISTERCITIES_SERVER_SETTINGS"  # JSON, for the processes of `--http-workers`
+
+
+def app_from_environment() -> FastAPI:
+    """The application of one of several HTTP processes, whose settings the parent handed down."""
+    return create_app(Settings.model_validate_json(os.environ[SETTINGS_ENVIRONMENT]))
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 from pathlib import Path
 
 import click
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from server import __version__, formats
 from server.dumps import DUMP_FORMATS, write_dump
 from server.links import check_links
 from server.namespaces import NAME_INDEX_GRAPH, prefixes
 from server.settings import Settings
-from server.store import Dataset, open_store
+from server.store import Dataset, ensure_disk_store, open_store
 from server.validate import (
     RdfSyntaxError,
     ValidationError,
@@ -126,6 +128,11 @@ def validator_base(ctx: click.Context) -> str:
     help="Query worker processes (default: number of CPUs, at least 2).",
 )
 @click.option(
+    "--http-workers",
+    type=click.IntRange(min=1),
+    help="Processes accepting HTTP requests on the one socket, each with its own query workers (default 1).",
+)
+@click.option(
     "--result-cache-bytes",
     type=click.IntRange(min=0),
     help="Memory per process for answers remembered while the data version holds (default 64 MiB; 0: off).",
@@ -140,8 +147,6 @@ def validator_base(ctx: click.Context) -> str:
 @click.pass_context
 def serve(ctx: click.Context, no_validate: bool, log_level: str, **options: object) -> None:
     """Validate and load the dataset, then serve it: SPARQL endpoint, pages, metadata and dumps."""
-    from server.app import create_app
-
     settings = settings_from(ctx, **options, validate_on_load=False if no_validate else None)
     if settings.validate_on_load and not settings.sparql_endpoint:
         report = check_published_data(settings)
@@ -152,13 +157,31 @@ def serve(ctx: click.Context, no_validate: bool, log_level: str, **options: obje
                 err=True,
             )
             sys.exit(EXIT_DOES_NOT_CONFORM)
+    if settings.store_dir is not None and not settings.sparql_endpoint:
+        ensure_disk_store(Dataset.from_settings(settings), settings.store_dir)  # once, before any process
     listener = socket.create_server((settings.host, settings.port), reuse_port=False)
     host, port = listener.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Serving Sister Cities Linked Data at http://{shown}:{port}/", err=False)
     sys.stdout.flush()
-    config = uvicorn.Config(create_app(settings), log_level=log_level, proxy_headers=True, server_header=False)
-    uvicorn.Server(config).run(sockets=[listener])
+    serve_http(settings, listener, log_level)
+
+
+def serve_http(settings: Settings, listener: socket.socket, log_level: str) -> None:
+    """Run uvicorn on the bound socket: in this process, or in `http_workers` processes sharing it.
+
+    Each HTTP process builds its own application (query workers, result cache) from the settings
+    handed down in the environment; nothing else is shared, so any of them can answer any request.
+    """
+    from server.app import SETTINGS_ENVIRONMENT, create_app  # here: `validate` need not load the web stack
+
+    options = {"log_level": log_level, "proxy_headers": True, "server_header": False}
+    if settings.http_workers == 1:
+        uvicorn.Server(uvicorn.Config(create_app(settings), **options)).run(sockets=[listener])
+        return
+    os.environ[SETTINGS_ENVIRONMENT] = settings.model_dump_json()
+    config = uvicorn.Config("server.app:app_from_environment", factory=True, workers=settings.http_workers, **options)
+    Multiprocess(config, sockets=[listener]).run()
 
 
 @main.command()

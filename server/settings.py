@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Processes that evaluate queries; a runaway query occupies one and is killed at the time limit.",
     )
+    http_workers: int = Field(
+        1,
+        gt=0,
+        description="Processes accepting HTTP requests on one socket (uvicorn workers); each has its own "
+        "query workers, result cache and, for the in-memory store, its own copy of the data.",
+    )
     result_cache_bytes: int = Field(
         64 * 1024 * 1024,
         ge=0,

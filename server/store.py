@@ -186,6 +186,15 @@ def build(store: ox.Store, dataset: Dataset) -> None:
     )
 
 
+def is_current(dataset: Dataset, directory: Path) -> bool:
+    if not directory.is_dir():
+        return False
+    try:
+        return stored_version(ox.Store.read_only(str(directory)), dataset) == dataset.version
+    except OSError:
+        return False
+
+
 def open_store(dataset: Dataset, directory: Path | None) -> ox.Store:
     """An in-memory store, or the on-disk one in `directory`, rebuilt only if the sources changed."""
     if directory is None:
@@ -203,7 +212,13 @@ def open_store(dataset: Dataset, directory: Path | None) -> ox.Store:
 
 
 def ensure_disk_store(dataset: Dataset, directory: Path) -> None:
-    """Bring the on-disk store up to date, then close it so that workers can open it read-only."""
+    """Bring the on-disk store up to date, then close it so that workers can open it read-only.
+
+    A store already up to date is only looked at read-only, so server processes starting
+    together never contend for the writer's lock.
+    """
+    if is_current(dataset, directory):
+        return
     store = open_store(dataset, directory)
     store.flush()
     del store

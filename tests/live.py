@@ -26,7 +26,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """CPU time used so far by the server and every process under it (its query workers)."""
-        return sum(_cpu_ticks(pid) for pid in _descendants(self.pid) | {self.pid}) / CLOCK_TICKS
+        return sum(_cpu_ticks(pid) for pid in descendants(self.pid) | {self.pid}) / CLOCK_TICKS
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -42,7 +42,12 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12]) if fields else 0  # utime, stime
 
 
-def _descendants(root: int) -> set[int]:
+def parent_of(pid: int) -> int | None:
+    fields = _stat(pid)
+    return int(fields[1]) if fields else None
+
+
+def descendants(root: int) -> set[int]:
     parents = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and (fields := _stat(int(entry.name))):

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     args = ("--no-validate", "--query-timeout", str(TIME_LIMIT), "--workers", "2", "--max-result-rows", str(MAX_ROWS))
+    args += ("--result-cache-bytes", "0")  # every lookup must reach a query worker
     with live_server(*args, cache_dir=tmp_path_factory.mktemp("cache")) as server:
         yield server
 

@@ -1,0 +1,85 @@
+"""Several HTTP processes on one socket (`--http-workers`): any of them answers any request, a
+runaway query in one does not hold up the rest, and a process that dies is replaced."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.live import Server, descendants, live_server, parent_of
+
+HTTP_WORKERS = 2
+TIME_LIMIT = 3
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+LOOKUP = "ASK { <https://w3id.org/sistercities/id/place/kuopio> ?p ?o }"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """On an on-disk store, which the parent builds once before the HTTP processes open it."""
+    store = tmp_path_factory.mktemp("store")
+    args = ("--no-validate", "--http-workers", str(HTTP_WORKERS), "--store", str(store))
+    args += ("--query-timeout", str(TIME_LIMIT), "--result-cache-bytes", "0")
+    with live_server(*args, cache_dir=tmp_path_factory.mktemp("cache")) as running:
+        yield running
+
+
+def http_processes(server: Server) -> set[int]:
+    """The server's children that serve HTTP: those with query workers of their own."""
+    children = {pid for pid in descendants(server.pid) if parent_of(pid) == server.pid}
+    return {pid for pid in children if descendants(pid)}
+
+
+def test_the_server_runs_the_number_of_http_processes_asked_for(server: Server) -> None:
+    assert len(http_processes(server)) == HTTP_WORKERS
+
+
+def test_every_kind_of_request_is_answered(server: Server) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for _ in range(2 * HTTP_WORKERS):
+            assert client.get("/sparql", params={"query": LOOKUP}).status_code == 200
+            assert client.get("/doc/place/kuopio", headers={"Accept": "text/turtle"}).status_code == 200
+            assert client.get("/", headers={"Accept": "text/html"}).status_code == 200
+
+
+def test_a_runaway_query_does_not_hold_up_the_others(server: Server) -> None:
+    outcome: dict[str, int] = {}
+
+    def runaway() -> None:
+        outcome["status"] = httpx.get(f"{server.url}/sparql", params={"query": CARTESIAN}, timeout=60).status_code
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    time.sleep(0.5)
+    answered = 0
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        while thread.is_alive():
+            assert client.get("/sparql", params={"query": LOOKUP}).status_code == 200
+            answered += 1
+    thread.join()
+    assert outcome["status"] == 503
+    assert answered >= 10
+
+
+def test_a_process_that_dies_is_replaced(server: Server) -> None:
+    victim = min(http_processes(server))
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        processes = http_processes(server)
+        if victim not in processes and len(processes) == HTTP_WORKERS:
+            break
+        time.sleep(0.25)
+    assert victim not in http_processes(server)
+    assert len(http_processes(server)) == HTTP_WORKERS
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for _ in range(2 * HTTP_WORKERS):
+            assert client.get("/sparql", params={"query": LOOKUP}).status_code == 200
