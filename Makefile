@@ -39,6 +39,10 @@ format: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/sistercities validate
 
+## Benchmark the SPARQL mix against oxigraph, and the pages (docs/benchmarks.md); ARGS="--quick --workloads pages".
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/bench.py $(ARGS)
+
 ## Rebuild the vendored browser components (needs node and npm; CI does not).
 assets:
 	cd frontend && npm ci && npm run vendor
