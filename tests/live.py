@@ -15,6 +15,10 @@ from pathlib import Path
 
 import httpx
 
+# For tests of the time limit: three unconstrained triple patterns over ~3,000 triples are
+# 2.7e10 combinations, minutes of work; and a lookup that answers at once.
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+LOOKUP = "ASK { <https://w3id.org/sistercities/id/place/kuopio> ?p ?o }"
 READY_LINE = re.compile(r"Serving Sister Cities Linked Data at (http://\S+)/")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

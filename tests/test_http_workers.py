@@ -12,12 +12,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.live import Server, descendants, live_server, parent_of
+from tests.live import CARTESIAN, LOOKUP, Server, descendants, live_server, parent_of
 
 HTTP_WORKERS = 2
 TIME_LIMIT = 3
-CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
-LOOKUP = "ASK { <https://w3id.org/sistercities/id/place/kuopio> ?p ?o }"
 
 pytestmark = pytest.mark.slow
 

@@ -12,13 +12,10 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from tests.live import Server, live_server
+from tests.live import CARTESIAN, LOOKUP, Server, live_server
 
 TIME_LIMIT = 3
 MAX_ROWS = 7
-# Three unconstrained triple patterns over ~3,000 triples: 2.7e10 combinations, minutes of work.
-CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
-LOOKUP = "ASK { <https://w3id.org/sistercities/id/place/kuopio> ?p ?o }"
 
 pytestmark = pytest.mark.slow
 
