@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from server import __version__, browse, documents, metadata, reconcile, sparql, validation_service, vocabulary
-from server.cache import with_cache
+from server.cache import CachingEngine, with_cache
 from server.engine import DataVersion, EngineError, QueryEngine
 from server.errors import HTTPProblem, handle_engine_error, handle_problem
 from server.examples import load_examples
@@ -60,8 +60,12 @@ def make_store_engine(settings: Settings) -> QueryEngine:
 
 
 async def health(request: Request) -> Response:
-    version = await request.app.state.engine.data_version()
-    return JSONResponse({"status": "ok", "software": __version__, "data": version.tag})
+    """Liveness for load balancers and monitoring, with this process's result cache figures."""
+    engine = request.app.state.engine
+    body = {"status": "ok", "software": __version__, "data": (await engine.data_version()).tag}
+    if isinstance(engine, CachingEngine):
+        body["result_cache"] = engine.figures()
+    return JSONResponse(body)
 
 
 SETTINGS_ENVIRONMENT = "SISTERCITIES_SERVER_SETTINGS"  # JSON, for the processes of `--http-workers`

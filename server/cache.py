@@ -76,6 +76,16 @@ class CachingEngine:
         self._remember(key, answer)
         return answer
 
+    def figures(self) -> dict[str, int]:
+        """For monitoring: how often the cache answered, and how full it is."""
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "entries": len(self._entries),
+            "bytes": self.size_bytes,
+            "capacity_bytes": self.capacity_bytes,
+        }
+
     def _remember(self, key: Key, answer: QueryAnswer) -> None:
         cost = entry_cost(key, answer)
         if cost * LARGEST_SHARE > self.capacity_bytes or key in self._entries:

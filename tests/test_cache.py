@@ -168,9 +168,22 @@ def test_the_second_identical_request_is_a_cache_hit(http: httpx.Client) -> None
     assert "X-Cache" in second.headers["access-control-expose-headers"]
 
 
+def test_health_reports_the_cache_figures(http: httpx.Client) -> None:
+    before = http.get("/health").json()["result_cache"]
+    query = fresh_query()
+    for _ in range(2):
+        http.get("/sparql", params={"query": query})
+    after = http.get("/health").json()["result_cache"]
+    assert after["hits"] >= before["hits"] + 1
+    assert after["misses"] >= before["misses"] + 1
+    assert 0 < after["bytes"] <= after["capacity_bytes"]
+
+
 def test_with_the_cache_off_every_request_is_evaluated(tmp_path: Path) -> None:
     with live_server("--no-validate", "--result-cache-bytes", "0", cache_dir=tmp_path) as server:
         query = fresh_query()
         answers = [httpx.get(f"{server.url}/sparql", params={"query": query}, timeout=30) for _ in range(2)]
+        health = httpx.get(f"{server.url}/health", timeout=30).json()
     assert [a.status_code for a in answers] == [200, 200]
     assert all("x-cache" not in a.headers for a in answers)
+    assert "result_cache" not in health
