@@ -56,7 +56,14 @@ def make_store_engine(settings: Settings) -> QueryEngine:
         factory = read_only_openers(settings.store_dir, namespaces)
     else:
         factory = ForkingZygote(StoreSpec(settings.model_dump_json()), namespaces)
-    return WorkerPool(factory, settings.query_workers, settings.query_timeout, settings.max_result_rows, version)
+    return WorkerPool(
+        factory,
+        settings.query_workers,
+        settings.query_timeout,
+        settings.max_result_rows,
+        version,
+        reserved=settings.reserved_workers,
+    )
 
 
 async def health(request: Request) -> Response:

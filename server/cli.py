@@ -128,6 +128,11 @@ def validator_base(ctx: click.Context) -> str:
     help="Query worker processes (default: number of CPUs, at least 2).",
 )
 @click.option(
+    "--reserved-workers",
+    type=click.IntRange(min=0),
+    help="More query workers, kept for the server's own page and search queries (default 1).",
+)
+@click.option(
     "--http-workers",
     type=click.IntRange(min=1),
     help="Processes accepting HTTP requests on the one socket, each with its own query workers (default 1).",

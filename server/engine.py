@@ -49,6 +49,7 @@ class QueryRequest:
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     max_rows: int | None = None  # the engine's cap unless an internal query needs another
+    internal: bool = False  # asked by the server itself (pages, search, metadata), not a client
 
     @property
     def has_dataset(self) -> bool:
@@ -202,13 +203,13 @@ def graph_terms(iris: tuple[str, ...]) -> list[ox.NamedNode]:
 
 async def select(engine: QueryEngine, query: str, max_rows: int | None = None) -> list[ox.QuerySolution]:
     """Run an internal SELECT and return its rows as pyoxigraph solutions (read from TSV)."""
-    answer = await engine.execute(QueryRequest(query, formats.TSV, max_rows=max_rows))
+    answer = await engine.execute(QueryRequest(query, formats.TSV, max_rows=max_rows, internal=True))
     return list(ox.parse_query_results(answer.body, ox.QueryResultsFormat.TSV))
 
 
 async def construct(engine: QueryEngine, query: str, max_rows: int | None = None) -> list[ox.Triple]:
     """Run an internal CONSTRUCT and return its triples (read from N-Triples)."""
-    answer = await engine.execute(QueryRequest(query, formats.N_TRIPLES, max_rows=max_rows))
+    answer = await engine.execute(QueryRequest(query, formats.N_TRIPLES, max_rows=max_rows, internal=True))
     return list(ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES))
 
 

@@ -76,6 +76,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Processes that evaluate queries; a runaway query occupies one and is killed at the time limit.",
     )
+    reserved_workers: int = Field(
+        1,
+        ge=0,
+        description="Query workers kept, beyond `query_workers`, for the bounded queries the server asks "
+        "itself (pages, search, metadata): clients' queries never hold them, so pages do not wait "
+        "behind public scans.",
+    )
     http_workers: int = Field(
         1,
         gt=0,

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from server import conditional, formats, uris
 from server.documents import per_version
-from server.engine import QueryRequest
+from server.engine import construct
 from server.errors import NotFound
 from server.i18n import reader_language
 from server.labels import LANGUAGES, local_name
@@ -135,8 +135,7 @@ async def graph_triples(request: Request, graph_path: str) -> list[ox.Triple]:
     """The triples of one of our named graphs, from the store."""
     graph = request.app.state.settings.base_iri + graph_path
     query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
-    answer = await request.app.state.engine.execute(QueryRequest(query, formats.N_TRIPLES, max_rows=1_000_000))
-    return list(ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES))
+    return await construct(request.app.state.engine, query, max_rows=1_000_000)
 
 
 def to_rdflib(triples: list[ox.Triple]) -> rdflib.Graph:

@@ -17,12 +17,14 @@ back, waiting on the pipe in the event loop (no thread per query).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import signal
 import socket
 import threading
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -212,12 +214,25 @@ def read_only_openers(directory: Path, prefixes: dict[str, str]) -> Spawner:
 
 class WorkerPool:
     """The QueryEngine over the embedded store: each query in an idle worker, within the time
-    limit and the row cap."""
+    limit and the row cap.
+
+    Clients' queries hold at most `size` workers at once; `reserved` more are kept for the
+    bounded queries the server asks itself (pages, search, metadata), which may use any idle
+    worker. So a page never waits behind public scans, and pages still use every worker when
+    no client is querying.
+    """
 
     def __init__(
-        self, factory: WorkerFactory, size: int, query_timeout: float, max_rows: int, version: DataVersion
+        self,
+        factory: WorkerFactory,
+        size: int,
+        query_timeout: float,
+        max_rows: int,
+        version: DataVersion,
+        reserved: int = 0,
     ) -> None:
-        self.pool = ProcessPool(factory, size, acquire_timeout=query_timeout)
+        self.pool = ProcessPool(factory, size + reserved, acquire_timeout=query_timeout)
+        self.public_slots = asyncio.Semaphore(size)
         self.query_timeout = query_timeout
         self.max_rows = max_rows
         self.version = version
@@ -234,17 +249,17 @@ class WorkerPool:
     async def execute(self, request: QueryRequest) -> QueryAnswer:
         max_rows = request.max_rows or self.max_rows
         job = Job(request.query, request.result_format.key, request.default_graphs, request.named_graphs, max_rows)
-        return self._answer(await self._run(job, self.query_timeout), request, max_rows)
+        return self._answer(await self._run(job, self.query_timeout, request.internal), request, max_rows)
 
     async def export(self, fmt: formats.Format, path: Path, left_out: tuple[str, ...] = ()) -> None:
-        status, *rest = await self._run(ExportJob(fmt.key, str(path), left_out), EXPORT_TIMEOUT)
+        status, *rest = await self._run(ExportJob(fmt.key, str(path), left_out), EXPORT_TIMEOUT, internal=False)
         if status != "ok":
             raise QueryFailed(rest[0])
 
-    async def _run(self, job: Job | ExportJob, timeout: float) -> Reply:
+    async def _run(self, job: Job | ExportJob, timeout: float, internal: bool) -> Reply:
         """Run a job in an idle worker; a worker still busy at the time limit is killed."""
         try:
-            async with self.pool.lease() as worker:
+            async with self._slot(internal), self.pool.lease() as worker:
                 return await self.pool.call(worker, job, timeout)
         except PoolBusy:
             raise EngineBusy(self.query_timeout) from None
@@ -252,6 +267,22 @@ class WorkerPool:
             raise QueryTimeout(timeout) from None
         except (EOFError, OSError) as error:
             raise QueryFailed("The query worker stopped unexpectedly; the query was not answered.") from error
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, internal: bool) -> AsyncIterator[None]:
+        """One of the public slots for a client's query (waiting as long as for a worker); the
+        server's own queries need none."""
+        if internal:
+            yield
+            return
+        try:
+            await asyncio.wait_for(self.public_slots.acquire(), timeout=self.query_timeout)
+        except TimeoutError:
+            raise PoolBusy from None
+        try:
+            yield
+        finally:
+            self.public_slots.release()
 
     @staticmethod
     def _answer(reply: Reply, request: QueryRequest, max_rows: int) -> QueryAnswer:

@@ -115,3 +115,34 @@ def test_internal_queries_are_not_cut_by_the_public_row_cap(limited: Server) -> 
         t for t in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES) if t.predicate.value.endswith("#name")
     ]
     assert len(names) > MAX_ROWS
+
+
+@pytest.fixture(scope="module")
+def one_public_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One worker for clients' queries and one kept for the server's own."""
+    args = ("--no-validate", "--query-timeout", str(TIME_LIMIT), "--workers", "1", "--reserved-workers", "1")
+    args += ("--result-cache-bytes", "0")
+    with live_server(*args, cache_dir=tmp_path_factory.mktemp("cache")) as server:
+        yield server
+
+
+def test_pages_do_not_wait_behind_public_queries(one_public_worker: Server) -> None:
+    """While a runaway query holds the only public worker, pages are built on the reserved one,
+    and another client's query waits for the public worker until the runaway is stopped."""
+    url = one_public_worker.url
+    runaway = threading.Thread(target=lambda: httpx.get(f"{url}/sparql", params={"query": CARTESIAN}, timeout=60))
+    runaway.start()
+    time.sleep(0.5)
+    with httpx.Client(base_url=url, timeout=30) as client:
+        page_seconds = []
+        for path in ("/doc/place/kuopio", "/doc/place/shanghai", "/", "/search?q=kuo"):
+            started = time.perf_counter()
+            assert client.get(path, headers={"Accept": "text/html"}).status_code == 200, path
+            page_seconds.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        second_client = client.get("/sparql", params={"query": LOOKUP})
+        waited = time.perf_counter() - started
+    runaway.join()
+    assert max(page_seconds) < 1.0, page_seconds
+    assert second_client.status_code in (200, 503)  # served when the runaway was stopped, or told busy
+    assert waited > 1.0, "a second client query should have waited for the only public worker"
