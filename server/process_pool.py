@@ -89,6 +89,7 @@ class ProcessPool:
         # its caches hot); on a quiet server one worker does the work and the others sleep.
         self._idle: asyncio.LifoQueue[Worker] = asyncio.LifoQueue()
         self._busy: set[Worker] = set()
+        self._waiting = 0  # leases queued for an idle worker
         self._pending: set[asyncio.Task] = set()
 
     async def start(self) -> None:
@@ -110,10 +111,7 @@ class ProcessPool:
     async def lease(self) -> AsyncIterator[Worker]:
         """An idle worker for one job; any failure while it is leased (a deadline, the client
         going away, the worker dying) kills it and starts a replacement."""
-        try:
-            worker = await asyncio.wait_for(self._idle.get(), timeout=self.acquire_timeout)
-        except TimeoutError:
-            raise PoolBusy from None
+        worker = await self._next_idle()
         self._busy.add(worker)
         try:
             yield worker
@@ -122,6 +120,19 @@ class ProcessPool:
             raise
         self._busy.discard(worker)
         self._idle.put_nowait(worker)
+
+    async def _next_idle(self) -> Worker:
+        """An idle worker at once when one is free and nobody is queued before us (no task for
+        wait_for, no overtaking a waiter); otherwise wait in line up to the acquire timeout."""
+        if self._waiting == 0 and not self._idle.empty():
+            return self._idle.get_nowait()
+        self._waiting += 1
+        try:
+            return await asyncio.wait_for(self._idle.get(), timeout=self.acquire_timeout)
+        except TimeoutError:
+            raise PoolBusy from None
+        finally:
+            self._waiting -= 1
 
     async def call(self, worker: Worker, job: Any, timeout: float) -> Any:
         """Send a job and wait for the reply in the event loop, up to the deadline.

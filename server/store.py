@@ -187,6 +187,7 @@ def build(store: ox.Store, dataset: Dataset) -> None:
 
 
 def is_current(dataset: Dataset, directory: Path) -> bool:
+    """Whether the on-disk store holds this version of the dataset, looked at read-only."""
     if not directory.is_dir():
         return False
     try:

@@ -275,10 +275,13 @@ class WorkerPool:
         if internal:
             yield
             return
-        try:
-            await asyncio.wait_for(self.public_slots.acquire(), timeout=self.query_timeout)
-        except TimeoutError:
-            raise PoolBusy from None
+        if self.public_slots.locked():  # wait_for costs a task: only when there is a wait
+            try:
+                await asyncio.wait_for(self.public_slots.acquire(), timeout=self.query_timeout)
+            except TimeoutError:
+                raise PoolBusy from None
+        else:
+            await self.public_slots.acquire()
         try:
             yield
         finally:
