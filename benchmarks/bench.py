@@ -560,8 +560,17 @@ def machine_cpu() -> tuple[float, float]:
     return (user + nice + system + irq + softirq) / tick, steal / tick
 
 
+def descendant_pids(pid: int) -> list[int]:
+    """Children and their children: with --http-workers the query workers are grandchildren."""
+    found, frontier = [], child_pids(pid)
+    while frontier:
+        found += frontier
+        frontier = [grandchild for child in frontier for grandchild in child_pids(child)]
+    return found
+
+
 def cpu_of_tree(pid: int) -> dict[str, float]:
-    return {"main": cpu_seconds(pid), "children": sum(cpu_seconds(c) for c in child_pids(pid))}
+    return {"main": cpu_seconds(pid), "children": sum(cpu_seconds(c) for c in descendant_pids(pid))}
 
 
 def free_port() -> int:
