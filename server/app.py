@@ -14,18 +14,17 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
 from server import __version__, browse, documents, metadata, reconcile, sparql, validation_service, vocabulary
 from server.cache import CachingEngine, with_cache
 from server.engine import DataVersion, EngineError, QueryEngine
 from server.errors import HTTPProblem, handle_engine_error, handle_problem
 from server.examples import load_examples
-from server.i18n import page_globals
 from server.namespaces import prefixes
 from server.remote import RemoteEngine
 from server.settings import Settings
 from server.store import Dataset, ensure_disk_store
+from server.templating import make_templates
 from server.validate import read_shapes
 from server.validation_service import ValidationService
 from server.workers import ForkingZygote, StoreSpec, WorkerPool, read_only_openers
@@ -102,7 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.templates = Jinja2Templates(directory=HERE / "templates", context_processors=[page_globals])
+    app.state.templates = make_templates(app, HERE / "templates")
     app.state.examples = load_examples(settings.queries_dir)
     app.state.shapes = read_shapes(settings)
     app.state.memo = {}  # derived once per data version (see documents.per_version)
