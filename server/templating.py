@@ -18,15 +18,14 @@ from starlette.templating import Jinja2Templates
 
 from server.i18n import page_globals
 
+KNOWN_PATHS_LIMIT = 1024  # routes x parameters that templates use; a bound, not a working size
+
 
 def make_templates(app: Starlette, directory: Path) -> Jinja2Templates:
     app.state.route_paths = {}
     templates = Jinja2Templates(directory=directory, context_processors=[page_globals])
     templates.env.globals["url_for"] = url_for
     return templates
-
-
-KNOWN_PATHS_LIMIT = 1024  # routes x parameters that templates use; a bound, not a working size
 
 
 @pass_context
