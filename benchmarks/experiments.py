@@ -13,10 +13,13 @@ in alternating rounds, so that the machine's drift falls on all of them alike:
   starlette: the /sparql route in a plain Starlette app with the same middleware;
 - echo: our app and the real worker pool, whose workers answer at once (the cost of the pipes);
 - thread: our app, queries run by pyoxigraph in a thread of the HTTP process (asyncio.to_thread);
-- pool: our app as served (the worker pool over the store, FIFO idle queue), and with changes:
-  -lifo (the most recently used idle worker is reused), -opt (content negotiation and HTTP
-  validators memoised, no date parsing for requests without conditional headers), -cache (answers
-  kept per query, format and dataset, valid for the data version), -wN (N query workers);
+- pool: our app with the worker pool over the store, as served but without the result cache, and
+  with changes: -wN (N query workers); -lifo (the most recently used idle worker is reused), -opt
+  (content negotiation and HTTP validators memoised, no date parsing for requests without
+  conditional headers) and -cache (answers kept per query, format and dataset) measured proposals
+  that have since gone into server/ (process_pool.py, negotiation.py, conditional.py, cache.py):
+  on the current server they duplicate what is there, and they are kept to reproduce the figures
+  of docs/benchmarks.md on the commits before;
 - oxigraph: `oxigraph serve-read-only` on the same data.
 
 --pause-test times the same point lookups in-process back to back and after idle pauses.
