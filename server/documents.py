@@ -20,7 +20,7 @@ from server.i18n import reader_language, translator
 from server.namespaces import prefixes
 from server.negotiation import negotiate
 from server.pages import page_context
-from server.resources import describe, description_quads
+from server.resources import describe, description_quads, graph_sources
 from server.results import serialise_quads
 from server.sparql import media_type_header
 from server.store import DATASET_PATH
@@ -99,7 +99,8 @@ async def document(request: Request) -> Response:
     }
     if conditional.is_fresh(request, headers):
         return conditional.not_modified(headers)
-    description = await describe(state.engine, iri, base, page, state.settings.page_size)
+    sources = await per_version(request, "graph-sources", lambda: graph_sources(state.engine))
+    description = await describe(state.engine, iri, base, sources, page, state.settings.page_size)
     if not description.exists:
         raise NotFound(f"Nothing is known about <{iri}>.")
     if fmt is formats.HTML:

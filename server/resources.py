@@ -123,7 +123,8 @@ async def incoming_page(engine: QueryEngine, iri: str, page: int, size: int) -> 
 
 
 async def graph_sources(engine: QueryEngine) -> dict[str, list[str]]:
-    """Which source(s) each named graph was taken from."""
+    """Which source(s) each named graph was taken from: the same for every description of one
+    data version, so callers compute it once per version and pass it to describe()."""
     rows = await select(engine, f"SELECT ?g ?source WHERE {{ ?g <{PROV_DERIVED}> ?source }}", 100_000)
     sources: dict[str, list[str]] = defaultdict(list)
     for graph, source in rows:
@@ -201,11 +202,19 @@ def linked_iris(description_parts: list[Statement], sources: dict[str, list[str]
     return found
 
 
-async def describe(engine: QueryEngine, iri: str, base_iri: str, page: int = 1, page_size: int = 50) -> Description:
-    (own, nested), (incoming, more), sources = await asyncio.gather(
+async def describe(
+    engine: QueryEngine,
+    iri: str,
+    base_iri: str,
+    sources: dict[str, list[str]],
+    page: int = 1,
+    page_size: int = 50,
+) -> Description:
+    """Everything a document says about `iri`, in three rounds of queries whatever its size;
+    `sources` is graph_sources() of the current data version."""
+    (own, nested), (incoming, more) = await asyncio.gather(
         statements_and_blank_nodes(engine, iri, base_iri),
         incoming_page(engine, iri, page, page_size),
-        graph_sources(engine),
     )
     conflict_with = sc(base_iri, "conflictsWith")
     conflicts = await conflicting_claims(
