@@ -606,8 +606,19 @@ class DatasetSetup:
     notes: dict = field(default_factory=dict)
 
 
-def server_env(work: Path) -> dict[str, str]:
-    return {**os.environ, "SISTERCITIES_CACHE_DIR": str(work / "cache")}
+def server_env(work: Path, extra: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, "SISTERCITIES_CACHE_DIR": str(work / "cache"), **extra}
+
+
+def environment_assignments(values: list[str], option: str) -> dict[str, str]:
+    """NAME=VALUE pairs of --server-env / --oxigraph-env, e.g. LD_PRELOAD=/usr/lib/.../libjemalloc.so.2."""
+    pairs = {}
+    for value in values:
+        name, equals, setting = value.partition("=")
+        if not equals or not name:
+            raise SystemExit(f"{option} takes NAME=VALUE, not {value!r}")
+        pairs[name] = setting
+    return pairs
 
 
 def prepare(setup: DatasetSetup, work: Path) -> None:
@@ -623,7 +634,7 @@ def prepare(setup: DatasetSetup, work: Path) -> None:
     dump = setup.oxigraph_dir.parent / "dump.nq"
     command = [sys.executable, "-m", "server", "--data-dir", str(setup.data_dir)]
     command += ["--ontology-dir", str(setup.ontology_dir), "dump", "--format", "nquads"]
-    run([*command, "--store", str(setup.store_dir), "-o", str(dump)], env=server_env(work))
+    run([*command, "--store", str(setup.store_dir), "-o", str(dump)], env=server_env(work, {}))
     log(f"[{setup.name}] loading the dump into oxigraph ({dump.stat().st_size / 1e6:.0f} MB)")
     shutil.rmtree(setup.oxigraph_dir, ignore_errors=True)
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -634,14 +645,15 @@ def prepare(setup: DatasetSetup, work: Path) -> None:
 
 
 def start_ours(
-    processes: Processes, setup: DatasetSetup, workers: int, work: Path, extra: list[str]
+    processes: Processes, setup: DatasetSetup, workers: int, work: Path, extra: list[str], env: dict[str, str]
 ) -> tuple[subprocess.Popen, str]:
-    """`extra`: more options of `serve` (--server-args), e.g. --result-cache-bytes 0."""
+    """`extra`: more options of `serve` (--server-args), e.g. --result-cache-bytes 0; `env`: more
+    environment variables (--server-env)."""
     command = [sys.executable, "-m", "server", "--data-dir", str(setup.data_dir)]
     command += ["--ontology-dir", str(setup.ontology_dir), "serve", "--port", "0", "--no-validate"]
     command += ["--store", str(setup.store_dir), "--workers", str(workers), "--log-level", "warning", *extra]
     process = processes.start(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=server_env(work)
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=server_env(work, env)
     )
     deadline = time.monotonic() + 600
     seen = []
@@ -667,11 +679,11 @@ def drain(stream) -> None:
             pass
 
 
-def start_oxigraph(processes: Processes, setup: DatasetSetup) -> tuple[subprocess.Popen, str]:
+def start_oxigraph(processes: Processes, setup: DatasetSetup, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
     command = [str(OXIGRAPH), "serve-read-only", "--location", str(setup.oxigraph_dir)]
     command += ["--bind", f"127.0.0.1:{port}", "--timeout-s", "30"]
-    process = processes.start(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = processes.start(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **env})
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, "/query?query=" + quote("ASK {}"), process)
     return process, url
@@ -1524,8 +1536,8 @@ def bench_dataset(
     if load_average > (os.cpu_count() or 1) / 2:
         log(f"[{setup.name}] warning: load average {load_average:.1f} before starting; other work will skew figures")
     log(f"[{setup.name}] starting both servers")
-    ours_process, ours_url = start_ours(processes, setup, args.workers, work, args.server_args)
-    oxi_process, oxi_url = start_oxigraph(processes, setup)
+    ours_process, ours_url = start_ours(processes, setup, args.workers, work, args.server_args, args.server_env)
+    oxi_process, oxi_url = start_oxigraph(processes, setup, args.oxigraph_env)
     report: dict = {"data_dir": os.path.relpath(setup.data_dir, ROOT), "data_version": setup.version}
     try:
         targets = [
@@ -1706,6 +1718,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "repeats requests (rounds, concurrencies), which the cache would answer from memory while oxigraph "
         "evaluates each one. Pass '' for the server's own defaults, e.g. '--http-workers 2'.",
     )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for our server (repeatable), e.g. LD_PRELOAD=/usr/lib/x86_64-linux-gnu/"
+        "libjemalloc.so.2 to run it with jemalloc instead of glibc's malloc",
+    )
+    parser.add_argument(
+        "--oxigraph-env", action="append", default=[], metavar="NAME=VALUE", help="the same for oxigraph serve"
+    )
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per configuration")
     parser.add_argument("--warmup", type=int, help="warm-up requests per server (default 300)")
     parser.add_argument("--verify", type=int, default=10, help="requests per kind whose answers are compared")
@@ -1723,6 +1746,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     args.server_args = shlex.split(args.server_args)
+    args.server_env = environment_assignments(args.server_env, "--server-env")
+    args.oxigraph_env = environment_assignments(args.oxigraph_env, "--oxigraph-env")
     unknown = set(args.workloads) - set(WORKLOADS)
     if unknown or not args.workloads:
         parser.error(f"--workloads: choose among {', '.join(WORKLOADS)} (got {args.workloads})")
@@ -1756,6 +1781,8 @@ def main(argv: list[str] | None = None) -> int:
             "concurrency": args.concurrency,
             "workers": args.workers,
             "server_args": args.server_args,
+            "server_env": args.server_env,
+            "oxigraph_env": args.oxigraph_env,
             "rounds": args.rounds,
             "seed": args.seed,
             "triples": args.triples,

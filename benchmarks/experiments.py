@@ -296,7 +296,7 @@ def main() -> int:
     try:
         for variant in args.variants.split(","):
             if variant == "oxigraph":
-                process, url = bench.start_oxigraph(processes, setup)
+                process, url = bench.start_oxigraph(processes, setup, {})
                 targets.append(bench.Target(variant, url, "/query", process.pid, serves_paths=False))
                 continue
             port_file = work.parent / f"port-{os.getpid()}-{variant}"
