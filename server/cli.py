@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import click
+import pydantic
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
@@ -30,9 +31,17 @@ EXIT_CONFORMS, EXIT_DOES_NOT_CONFORM, EXIT_CANNOT_RUN = 0, 1, 2
 
 
 def settings_from(ctx: click.Context, **overrides: object) -> Settings:
-    """Settings from the command line, then the environment, then the defaults."""
+    """Settings from the command line, then the environment, then the defaults; a value that is
+    not valid stops the command with a usage error naming the setting (exit status 2)."""
     given = {k: v for k, v in {**ctx.obj, **overrides}.items() if v is not None}
-    return Settings(**given)
+    try:
+        return Settings(**given)
+    except pydantic.ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in error.errors()
+        )
+        raise click.UsageError(f"invalid setting: {problems}", ctx) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -141,6 +150,12 @@ def validator_base(ctx: click.Context) -> str:
     "--result-cache-bytes",
     type=click.IntRange(min=0),
     help="Memory per process for answers remembered while the data version holds (default 64 MiB; 0: off).",
+)
+@click.option(
+    "--worker-malloc",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A malloc library for the worker processes (LD_PRELOAD), e.g. "
+    "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2: scans use less CPU than with glibc's malloc.",
 )
 @click.option("--no-validate", is_flag=True, help="Do not run the SHACL shapes over the data before serving.")
 @click.option(
