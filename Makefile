@@ -18,13 +18,13 @@ $(STAMP): pyproject.toml constraints.txt
 serve: $(STAMP)
 	$(BIN)/sistercities serve --host $(HOST) --port $(PORT)
 
-## Set up and run the whole test suite (installs Chromium if missing).
+## Set up and run the whole test suite (installs Chromium and jemalloc if missing).
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-## Debian packages the tests use: headless Chromium for the browser tests.
+## Debian packages the tests use: headless Chromium for the browser tests, jemalloc for --worker-malloc.
 system-deps:
 	@scripts/install-system-deps.sh
 

@@ -21,6 +21,7 @@ from server.engine import DataVersion, EngineError, QueryEngine
 from server.errors import HTTPProblem, handle_engine_error, handle_problem
 from server.examples import load_examples
 from server.namespaces import prefixes
+from server.process_pool import preload_into_workers
 from server.remote import RemoteEngine
 from server.settings import Settings
 from server.store import Dataset, ensure_disk_store
@@ -48,6 +49,7 @@ def make_store_engine(settings: Settings) -> QueryEngine:
             settings.base_iri,
             namespaces,
         )
+    preload_into_workers(settings.worker_malloc)
     dataset = Dataset.from_settings(settings)
     version = DataVersion(dataset.version, dataset.last_modified)
     if settings.store_dir is not None:

@@ -17,9 +17,24 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any, Protocol
 
 SPAWN = multiprocessing.get_context("spawn")
+
+
+def preload_into_workers(library: Path | None) -> None:
+    """Have every worker process started from now on load `library` first (LD_PRELOAD), e.g.
+    jemalloc, which runs pyoxigraph's allocation-heavy scans with less CPU than glibc's malloc.
+
+    Workers are fresh interpreters started by exec (spawn), so the variable reaches them and
+    forked grandchildren; this process keeps the allocator it started with.
+    """
+    if library is None:
+        return
+    loaded = os.environ.get("LD_PRELOAD", "").split()
+    if str(library) not in loaded:
+        os.environ["LD_PRELOAD"] = " ".join([str(library), *loaded])
 
 
 class PoolBusy(Exception):
