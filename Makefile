@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
+# Query workers run with jemalloc when Debian's libjemalloc2 is installed (docs/benchmarks.md).
+WORKER_MALLOC ?= $(wildcard /usr/lib/x86_64-linux-gnu/libjemalloc.so.2)
 
 .PHONY: serve test lint format validate benchmark system-deps assets clean
 
@@ -16,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## Set up and start the server on the bundled data.
 serve: $(STAMP)
-	$(BIN)/sistercities serve --host $(HOST) --port $(PORT)
+	$(BIN)/sistercities serve --host $(HOST) --port $(PORT) $(if $(WORKER_MALLOC),--worker-malloc $(WORKER_MALLOC))
 
 ## Set up and run the whole test suite (installs Chromium and jemalloc if missing).
 test: $(STAMP) system-deps
