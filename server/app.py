@@ -49,7 +49,6 @@ def make_store_engine(settings: Settings) -> QueryEngine:
             settings.base_iri,
             namespaces,
         )
-    preload_into_workers(settings.worker_malloc)
     dataset = Dataset.from_settings(settings)
     version = DataVersion(dataset.version, dataset.last_modified)
     if settings.store_dir is not None:
@@ -87,6 +86,7 @@ def app_from_environment() -> FastAPI:
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        preload_into_workers(settings.worker_malloc)  # before any worker process is started
         app.state.engine = make_engine(settings)
         app.state.validation = ValidationService(settings)
         await asyncio.gather(app.state.engine.start(), app.state.validation.start())
