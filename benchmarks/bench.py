@@ -1166,8 +1166,21 @@ def print_mix(data: dict, out) -> None:
             f"      other processes used {fmt(other['ours'], 1)}% / {fmt(other['oxigraph'], 1)}% of the CPUs "
             f"during the runs of ours / oxigraph\n"
         )
+        if repeats := repeats_sentence(figures):
+            out.write(f"      {repeats}\n")
     for target in data["targets"]:
         out.write(f"  {target['verdict']}: {target['what']} = {fmt(target['value'], 3)} ({target['goal']})\n")
+
+
+def repeats_sentence(figures: dict) -> str:
+    """How many requests of a pass a result cache could have answered (not in older results files)."""
+    repeats = figures.get("repeated_requests")
+    if not repeats:
+        return ""
+    return (
+        f"{repeats['repeated']} of {repeats['requests']} requests repeat an earlier one (warm-up, earlier "
+        "passes), which a result cache answers from memory."
+    )
 
 
 def markdown(report: dict) -> str:
@@ -1227,7 +1240,7 @@ def markdown_mix(data: dict) -> list[str]:
             f"\nCPU per request: ours {fmt(cpu['ours_main'], 3)} ms (HTTP process) + "
             f"{fmt(cpu['ours_workers'], 3)} ms (query workers), oxigraph {fmt(cpu['oxigraph'], 3)} ms; "
             f"other processes used {fmt(other['ours'], 1)}% / {fmt(other['oxigraph'], 1)}% of the CPUs "
-            "during the runs of ours / oxigraph.\n"
+            "during the runs of ours / oxigraph." + f" {repeats_sentence(figures)}".rstrip() + "\n"
         )
     lines.append("")
     for target in data["targets"]:
@@ -1588,6 +1601,20 @@ def pass_seed(seed: int, concurrency: int) -> int:
     return seed if concurrency == 1 else seed + 100 * concurrency
 
 
+def repeated_requests(warmup: list[Request], workloads: dict[int, list[Request]]) -> dict[str, dict[str, int]]:
+    """Per pass: how many requests repeat one sent before (in the warm-up, an earlier pass or
+    earlier in the same pass), i.e. what a result cache could answer from memory."""
+    seen = {r.query for r in warmup}
+    report = {}
+    for concurrency, workload in workloads.items():  # in the order the passes run
+        repeated = 0
+        for request in workload:
+            repeated += request.query in seen
+            seen.add(request.query)
+        report[str(concurrency)] = {"repeated": repeated, "requests": len(workload)}
+    return report
+
+
 def prepare_mix(
     setup: DatasetSetup,
     args: argparse.Namespace,
@@ -1595,7 +1622,7 @@ def prepare_mix(
     store: ox.Store,
     pools: Pools,
     weights: dict[str, int],
-) -> tuple[dict[int, list[Request]], dict, dict[int, float]]:
+) -> tuple[dict[int, list[Request]], dict, dict[int, float], dict]:
     """Draw the requests of each concurrency pass, warm both servers up, compare answers and
     evaluate the requests of the pass at concurrency 1 in-process (the only part that needs the
     in-process store)."""
@@ -1607,11 +1634,12 @@ def prepare_mix(
     for t in targets:
         load(t, warmup, list(range(len(warmup))), 2, args.max_seconds)
     verification = verify(targets, store, first, args.verify)
+    repeats = repeated_requests(warmup, workloads)
     if 1 not in workloads:
-        return workloads, verification, {}
+        return workloads, verification, {}, repeats
     log(f"[{setup.name}] in-process evaluation of {n} requests")
     in_process(store, workloads[1], list(range(min(n, 50))))  # warm the in-process store's caches
-    return workloads, verification, in_process(store, workloads[1], list(range(n)))
+    return workloads, verification, in_process(store, workloads[1], list(range(n))), repeats
 
 
 def measure_mix(
@@ -1621,6 +1649,7 @@ def measure_mix(
     workloads: dict[int, list[Request]],
     verification: dict,
     inproc: dict[int, float],
+    repeats: dict[str, dict[str, int]],
 ) -> dict:
     """The SPARQL mix at each concurrency, in alternating rounds, and its two targets."""
     n = args.requests
@@ -1646,6 +1675,7 @@ def measure_mix(
             "errors": {"ours": ours.errors, "oxigraph": theirs.errors},
             "stopped_early": ours.stopped_early or theirs.stopped_early,
             "wall_s": {"ours": round(ours.wall, 3), "oxigraph": round(theirs.wall, 3)},
+            "repeated_requests": repeats[str(concurrency)],
             # Share of the machine's CPUs that other processes (or the hypervisor) took during the
             # runs: a check that the comparison was not disturbed.
             "other_processes_cpu_pct": {
