@@ -100,7 +100,7 @@ class Settings(BaseSettings):
         description="A malloc library for the worker processes (query and validation workers), loaded "
         "before anything else (LD_PRELOAD), e.g. /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 (Debian: "
         "libjemalloc2). "
-        "pyoxigraph's scans and joins allocate heavily; with jemalloc they used 7-15% less CPU "
+        "pyoxigraph's scans and joins allocate heavily; with jemalloc they used about 7% less CPU "
         "than with glibc's malloc here (docs/benchmarks.md). The default keeps the system's malloc.",
     )
     page_size: int = Field(
