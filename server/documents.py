@@ -22,7 +22,6 @@ from server.negotiation import negotiate
 from server.pages import page_context
 from server.resources import describe, description_quads, graph_sources
 from server.results import serialise_quads
-from server.sparql import media_type_header
 from server.store import DATASET_PATH
 
 MEMO_LIMIT = 64
@@ -120,4 +119,4 @@ async def document(request: Request) -> Response:
         )
     quads = description_quads(description, uris.document_iri(base, iri), base + DATASET_PATH)
     body = serialise_quads(quads, fmt, prefixes(base))
-    return Response(body, headers=headers, media_type=media_type_header(fmt))
+    return Response(body, headers=headers, media_type=fmt.media_type)

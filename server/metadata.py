@@ -44,7 +44,6 @@ from server.namespaces import prefixes
 from server.negotiation import negotiate
 from server.results import serialise_triples
 from server.settings import Settings
-from server.sparql import media_type_header
 from server.store import DATASET_PATH, METADATA_GRAPH, Dataset
 from server.validate import published_report_paths
 from server.validation_service import ValidationService
@@ -592,7 +591,7 @@ async def rdf_answer(
     if conditional.is_fresh(request, headers):
         return conditional.not_modified(headers)
     body = serialise(await build(version), fmt, request.app.state.settings)
-    return Response(body, headers=headers, media_type=media_type_header(fmt))
+    return Response(body, headers=headers, media_type=fmt.media_type)
 
 
 async def void_description(request: Request) -> Response:
@@ -635,7 +634,7 @@ async def catalogue_response(request: Request, fmt: formats.Format, negotiated: 
     if conditional.is_fresh(request, headers):
         return conditional.not_modified(headers)
     body = serialise(catalogue_triples(facts), fmt, request.app.state.settings)
-    return Response(body, headers=headers, media_type=media_type_header(fmt))
+    return Response(body, headers=headers, media_type=fmt.media_type)
 
 
 async def catalogue(request: Request) -> Response:
@@ -680,7 +679,7 @@ async def validation_report(request: Request) -> Response:
     else:
         triples = list(ox.parse(path=turtle, format=ox.RdfFormat.TURTLE))
         body = serialise_triples(triples, fmt, {**prefixes(request.app.state.settings.base_iri), **EXTRA_PREFIXES})
-    return Response(body, headers=headers, media_type=media_type_header(fmt))
+    return Response(body, headers=headers, media_type=fmt.media_type)
 
 
 # --- Sitemap and robots.txt ------------------------------------------------------------------

@@ -148,10 +148,6 @@ def check_query(query: str) -> None:
         raise BadRequest("Federated queries (SERVICE) are not allowed on this public endpoint.")
 
 
-def media_type_header(fmt: formats.Format) -> str:
-    return f"{fmt.media_type}; charset=utf-8" if fmt.media_type.startswith("text/") else fmt.media_type
-
-
 def answer_headers(answer: QueryAnswer) -> dict[str, str]:
     headers = {"Vary": "Accept", "Access-Control-Expose-Headers": EXPOSED_HEADERS}
     if answer.truncated:
@@ -163,7 +159,7 @@ def answer_headers(answer: QueryAnswer) -> dict[str, str]:
 
 def answer_response(answer: QueryAnswer, extra: dict[str, str]) -> Response:
     headers = {**extra, **answer_headers(answer)}
-    return Response(answer.body, headers=headers, media_type=media_type_header(answer.result_format))
+    return Response(answer.body, headers=headers, media_type=answer.result_format.media_type)
 
 
 def variant_key(protocol: ProtocolRequest, fmt: formats.Format) -> str:
@@ -203,7 +199,7 @@ async def service_description_or_ui(request: Request, protocol: ProtocolRequest)
         await service_description.named_graphs(request),
     )
     body = service_description.serialise(triples, fmt, settings)
-    return Response(body, headers=headers, media_type=media_type_header(fmt))
+    return Response(body, headers=headers, media_type=fmt.media_type)
 
 
 async def endpoint(request: Request) -> Response:

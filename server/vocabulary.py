@@ -27,7 +27,6 @@ from server.labels import LANGUAGES, local_name
 from server.namespaces import prefixes
 from server.negotiation import negotiate
 from server.results import serialise_triples
-from server.sparql import media_type_header
 
 RDF_FORMATS = (formats.TURTLE, formats.HTML, formats.JSON_LD, formats.RDF_XML, formats.N_TRIPLES)
 ONTOLOGY_GRAPH = "graph/sistercities"
@@ -172,9 +171,7 @@ async def ontology(request: Request) -> Response:
     if conditional.is_fresh(request, headers):
         return conditional.not_modified(headers)
     if fmt is not formats.HTML:
-        return Response(
-            serialise_triples(triples, fmt, prefixes(base)), headers=headers, media_type=media_type_header(fmt)
-        )
+        return Response(serialise_triples(triples, fmt, prefixes(base)), headers=headers, media_type=fmt.media_type)
     terms = ontology_terms(graph, base + "ontology#")
     context = {
         "meta": {p: _literals(graph, ontology_iri, p) for p in ("title", "description", "created", "modified")},
@@ -307,9 +304,7 @@ async def shapes(request: Request) -> Response:
         return conditional.not_modified(headers)
     if fmt is not formats.HTML:
         triples = list(ox.parse(graph.serialize(format="nt").encode(), format=ox.RdfFormat.N_TRIPLES))
-        return Response(
-            serialise_triples(triples, fmt, prefixes(base)), headers=headers, media_type=media_type_header(fmt)
-        )
+        return Response(serialise_triples(triples, fmt, prefixes(base)), headers=headers, media_type=fmt.media_type)
     context = {"shapes": shape_views(graph, base), "formats": RDF_FORMATS, "shapes_iri": base + "shapes"}
     return state.templates.TemplateResponse(request, "shapes.html", context, headers=headers)
 
