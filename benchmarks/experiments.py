@@ -134,9 +134,6 @@ def make_app(variant: str, store_dir: Path):
 
     if variant.startswith("starlette"):
         from starlette.applications import Starlette
-        from starlette.middleware import Middleware
-        from starlette.middleware.cors import CORSMiddleware
-        from starlette.middleware.gzip import GZipMiddleware
         from starlette.routing import Route
 
         from server.engine import EngineError
@@ -147,20 +144,9 @@ def make_app(variant: str, store_dir: Path):
             app.state.engine = StubEngine()
             yield
 
-        middleware = [
-            Middleware(
-                CORSMiddleware,
-                allow_origins=["*"],
-                allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
-                allow_headers=["*"],
-                expose_headers=sparql.EXPOSED_HEADERS.split(", "),
-                max_age=86400,
-            ),
-            Middleware(GZipMiddleware, minimum_size=1024),
-        ]
         app = Starlette(
             routes=[Route("/sparql", sparql.endpoint, methods=["GET", "HEAD", "POST"])],
-            middleware=middleware,
+            middleware=appmod.middleware(),
             exception_handlers={HTTPProblem: handle_problem, EngineError: handle_engine_error},
             lifespan=lifespan,
         )

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
@@ -83,6 +84,22 @@ def app_from_environment() -> FastAPI:
     return create_app(Settings.model_validate_json(os.environ[SETTINGS_ENVIRONMENT]))
 
 
+def middleware() -> list[Middleware]:
+    """CORS outermost (reads open to any origin, the protocol's headers readable by scripts), then
+    gzip for answers of 1 KB and more."""
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=["*"],
+            allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=sparql.EXPOSED_HEADERS.split(", "),
+            max_age=86400,
+        ),
+        Middleware(GZipMiddleware, minimum_size=1024),
+    ]
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,6 +118,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        middleware=middleware(),
     )
     app.state.settings = settings
     app.state.templates = make_templates(app, HERE / "templates")
@@ -131,13 +149,4 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.add_exception_handler(HTTPProblem, handle_problem)
     app.add_exception_handler(EngineError, handle_engine_error)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
-        allow_headers=["*"],
-        expose_headers=sparql.EXPOSED_HEADERS.split(", "),
-        max_age=86400,
-    )
     return app
