@@ -68,7 +68,7 @@ sys.path.insert(0, str(HERE))
 import generate  # noqa: E402
 
 from server.settings import Settings  # noqa: E402
-from server.store import Dataset  # noqa: E402
+from server.store.build import Dataset  # noqa: E402
 
 BASE = "https://w3id.org/sistercities/"
 PREFIXES = f"""PREFIX sc: <{BASE}ontology#>
@@ -435,7 +435,7 @@ def browse(rng: random.Random, pools: Pools) -> Request | None:
 @kind("search", 20, "pages")
 def search(rng: random.Random, pools: Pools) -> Request | None:
     """Name search, /search?q=..., for a 3-5 character piece of a name in any language
-    (server/browse.py: CONTAINS over every name, LIMIT 100, then one batched lookup)."""
+    (server/linked/browse.py: CONTAINS over every name, LIMIT 100, then one batched lookup)."""
     if not pools.names:
         return None
     name = rng.choice(pools.names)

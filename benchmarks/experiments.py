@@ -90,11 +90,12 @@ async def raw_app(scope, receive, send) -> None:
 
 def make_app(variant: str, store_dir: Path):
     from server import app as appmod
-    from server import conditional, negotiation, sparql
-    from server.engine import DataVersion, QueryAnswer
     from server.namespaces import prefixes
+    from server.query.engine import DataVersion, QueryAnswer
+    from server.query.workers import Job, Worker, WorkerPool, read_only_openers, run_job
     from server.settings import Settings
-    from server.workers import Job, Worker, WorkerPool, read_only_openers, run_job
+    from server.sparql import protocol as sparql
+    from server.web import conditional, negotiation
 
     if variant == "raw":
         return raw_app
@@ -136,8 +137,8 @@ def make_app(variant: str, store_dir: Path):
         from starlette.applications import Starlette
         from starlette.routing import Route
 
-        from server.engine import EngineError
-        from server.errors import HTTPProblem, handle_engine_error, handle_problem
+        from server.query.engine import EngineError
+        from server.web.errors import HTTPProblem, handle_engine_error, handle_problem
 
         @asynccontextmanager
         async def lifespan(app):
@@ -235,7 +236,7 @@ def pause_test(store_dir: Path, count: int = 2000) -> None:
     import pyoxigraph as ox
 
     from server.namespaces import prefixes
-    from server.workers import Job, run_job
+    from server.query.workers import Job, run_job
 
     store = ox.Store.read_only(str(store_dir))
     pools = bench.read_pools(store)

@@ -16,20 +16,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from server import __version__, browse, documents, metadata, reconcile, sparql, validation_service, vocabulary
-from server.cache import CachingEngine, with_cache
-from server.engine import DataVersion, EngineError, QueryEngine
-from server.errors import HTTPProblem, handle_engine_error, handle_problem
-from server.examples import load_examples
+from server import __version__
+from server.linked import browse, documents, vocabulary
 from server.namespaces import prefixes
-from server.process_pool import preload_into_workers
-from server.remote import RemoteEngine
+from server.publish import metadata
+from server.query.cache import CachingEngine, with_cache
+from server.query.engine import DataVersion, EngineError, QueryEngine
+from server.query.pool import preload_into_workers
+from server.query.remote import RemoteEngine
+from server.query.workers import ForkingZygote, StoreSpec, WorkerPool, read_only_openers
+from server.reconcile import api as reconcile
 from server.settings import Settings
-from server.store import Dataset, ensure_disk_store
-from server.templating import make_templates
-from server.validate import read_shapes
-from server.validation_service import ValidationService
-from server.workers import ForkingZygote, StoreSpec, WorkerPool, read_only_openers
+from server.sparql import protocol as sparql
+from server.sparql.examples import load_examples
+from server.store.build import Dataset, ensure_disk_store
+from server.validation import service as validation_service
+from server.validation.service import ValidationService
+from server.validation.validator import read_shapes
+from server.web.errors import HTTPProblem, handle_engine_error, handle_problem
+from server.web.templating import make_templates
 
 HERE = Path(__file__).resolve().parent
 

@@ -14,12 +14,12 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from server import __version__, formats
-from server.dumps import DUMP_FORMATS, write_dump
-from server.links import check_links
 from server.namespaces import NAME_INDEX_GRAPH, prefixes
+from server.publish.dumps import DUMP_FORMATS, write_dump
 from server.settings import Settings
-from server.store import Dataset, ensure_disk_store, open_store
-from server.validate import (
+from server.store.build import Dataset, ensure_disk_store, open_store
+from server.store.links import check_links
+from server.validation.validator import (
     RdfSyntaxError,
     ValidationError,
     Validator,

@@ -31,7 +31,7 @@ ONTOLOGY_NS = "ontology#"
 DERIVED_GRAPH = "graph/derived"
 METADATA_GRAPH = "graph/metadata"
 DATASET_PATH = "id/dataset/sister-cities"
-# An auxiliary index for name matching (server/matching.py): not data, not part of the merge.
+# An auxiliary index for name matching (server/reconcile/matching.py): not data, not part of the merge.
 NAME_INDEX_GRAPH = "graph/name-index"
 
 # Prefix -> path under the base IRI.

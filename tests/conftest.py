@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from server.settings import Settings
-from server.store import Dataset, open_store
-from server.validate import Validator
+from server.store.build import Dataset, open_store
+from server.validation.validator import Validator
 from tests.live import live_server
 
 TESTS = Path(__file__).resolve().parent

@@ -15,9 +15,9 @@ import pyoxigraph as ox
 import pytest
 
 from server import formats
-from server.cache import CachingEngine, with_cache
-from server.engine import DataVersion, QueryAnswer, QueryFailed, QueryRequest
-from server.workers import Job, run_job
+from server.query.cache import CachingEngine, with_cache
+from server.query.engine import DataVersion, QueryAnswer, QueryFailed, QueryRequest
+from server.query.workers import Job, run_job
 from tests.live import live_server
 
 EX = "http://example.org/"

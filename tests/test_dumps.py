@@ -14,7 +14,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from server.dumps import DUMPS
+from server.publish.dumps import DUMPS
 from server.settings import PROJECT_ROOT
 from tests.live import live_server
 
@@ -195,7 +195,7 @@ def test_dumps_of_old_versions_are_pruned(tmp_path: Path) -> None:
     import os
     import time
 
-    from server.dumps import KEEP_OTHER_VERSIONS_SECONDS, DumpStore
+    from server.publish.dumps import KEEP_OTHER_VERSIONS_SECONDS, DumpStore
 
     store = DumpStore(tmp_path)
     for name in ("current", "recent", "old"):

@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from server.links import check_links
 from server.settings import Settings
-from server.store import Dataset, open_store
+from server.store.build import Dataset, open_store
+from server.store.links import check_links
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""Matching names to entities (server/matching.py): keys, variants and the name index, and the
+"""Matching names to entities (server/reconcile/matching.py): keys, variants and the name index, and the
 reconciliation of names in Finnish, Swedish, English, Chinese and pinyin, codes and identifiers
 against the published dataset."""
 
@@ -9,10 +9,10 @@ import asyncio
 import pyoxigraph as ox
 import pytest
 
-from server import matching
-from server.engine import DataVersion, QueryAnswer, QueryRequest
-from server.matching import Condition, Matcher, Query, QueryForms, name_index_quads
-from server.store import Dataset, open_store
+from server.query.engine import DataVersion, QueryAnswer, QueryRequest
+from server.reconcile import matching
+from server.reconcile.matching import Condition, Matcher, Query, QueryForms, name_index_quads
+from server.store.build import Dataset, open_store
 
 BASE = "https://w3id.org/sistercities/"
 ID = BASE + "id/"

@@ -18,9 +18,9 @@ import rdflib
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, SKOS
 
-from server import metadata
-from server.engine import QueryAnswer, QueryRequest
-from server.results import capped_solutions_tsv, solutions_as
+from server.publish import metadata
+from server.query.engine import QueryAnswer, QueryRequest
+from server.query.results import capped_solutions_tsv, solutions_as
 from tests.live import Server, live_server
 from tests.test_remote import oxigraph_endpoint  # noqa: F401 - a fixture: Oxigraph server loaded with our dump
 
@@ -244,7 +244,7 @@ def test_catalogue_contents(catalogue: rdflib.Graph) -> None:
 
 
 def test_one_distribution_per_dump(http: httpx.Client, catalogue: rdflib.Graph) -> None:
-    from server.dumps import DUMPS
+    from server.publish.dumps import DUMPS
 
     distributions = set(catalogue.objects(DATASET, DCAT.distribution))
     assert len(distributions) == len(DUMPS)
@@ -455,7 +455,7 @@ def test_linksets(void: rdflib.Graph, independent: dict) -> None:
 
 
 def test_void_description(http: httpx.Client, void: rdflib.Graph) -> None:
-    from server.dumps import DUMPS
+    from server.publish.dumps import DUMPS
 
     assert void.value(DATASET, VOID.sparqlEndpoint) == rdflib.URIRef(f"{BASE}sparql")
     assert str(void.value(DATASET, VOID.uriSpace)) == f"{BASE}id/"

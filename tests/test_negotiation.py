@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from server import formats
-from server.engine import QueryForm
-from server.errors import NotAcceptable
-from server.negotiation import negotiate, negotiate_language, prefers_html
-from server.sparql import offered_formats
+from server.query.engine import QueryForm
+from server.sparql.protocol import offered_formats
+from server.web.errors import NotAcceptable
+from server.web.negotiation import negotiate, negotiate_language, prefers_html
 
 FIREFOX = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 CHROME = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8"

@@ -8,7 +8,7 @@ import pyoxigraph as ox
 import pytest
 
 from server.settings import Settings
-from server.store import DEFAULT_BASE_IRI, Dataset, open_store
+from server.store.build import DEFAULT_BASE_IRI, Dataset, open_store
 
 BASE = DEFAULT_BASE_IRI
 PREFIXES = f"""

@@ -19,9 +19,9 @@ import pytest
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from server.matching import add_name_index
+from server.reconcile.matching import add_name_index
 from server.settings import Settings
-from server.store import Dataset, open_store
+from server.store.build import Dataset, open_store
 from tests.live import live_server
 
 pytestmark = pytest.mark.slow
@@ -54,7 +54,7 @@ def valid(instance, name: str) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real server on an on-disk store that has the name index.
 
-    The store is built here (server.store.open_store, then the index) and the server reopens it
+    The store is built here (server.store.build.open_store, then the index) and the server reopens it
     as it is, since its version matches; once store.build adds the index itself, adding it here
     again changes nothing.
     """

@@ -214,10 +214,10 @@ def test_a_description_costs_a_bounded_number_of_queries() -> None:
     """describe() issues the same number of queries for a hub as for a leaf."""
     import asyncio
 
-    from server.engine import QueryAnswer, QueryRequest
-    from server.resources import describe, graph_sources
-    from server.store import Dataset, open_store
-    from server.workers import Job, run_job
+    from server.linked.resources import describe, graph_sources
+    from server.query.engine import QueryAnswer, QueryRequest
+    from server.query.workers import Job, run_job
+    from server.store.build import Dataset, open_store
 
     store = open_store(Dataset.from_settings(Settings()), None)
 

@@ -21,7 +21,7 @@ import rdflib
 from rdflib.namespace import OWL, RDF, RDFS, SH
 
 from server.settings import Settings
-from server.validate import Report, Validator, read_file
+from server.validation.validator import Report, Validator, read_file
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "shapes"
 NAME = re.compile(r"^(?P<shape>[A-Za-z]+(?:-[A-Za-z]+)?)-(?P<kind>valid|invalid)-(?P<number>\d{2})\.ttl$")
@@ -35,7 +35,7 @@ VALID = sorted(FIXTURES.glob("*-valid-*.ttl"))
 
 # Fixtures whose rule the validator cannot enforce yet, each with the reason; a strict xfail, so a
 # fix shows up as an unexpected pass. Empty: the focus-node and skolemisation problems were fixed
-# in server/validate.py and the shape gaps in shapes/shapes.ttl.
+# in server/validation/validator.py and the shape gaps in shapes/shapes.ttl.
 KNOWN_MISSES: dict[str, str] = {}
 
 

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from server.matching import INDEX_REVISION, add_name_index
 from server.namespaces import DATASET_PATH, DERIVED_GRAPH, METADATA_GRAPH, ONTOLOGY_NS
+from server.reconcile.matching import INDEX_REVISION, add_name_index
 from server.settings import DEFAULT_BASE_IRI, Settings
-from server.statistics import write_statistics
+from server.store.statistics import write_statistics
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import pyoxigraph as ox
 
 from server import uris
 from server.labels import ALTERNATIVE_PROPERTIES, LABEL_PROPERTIES, Labels, local_name
-from server.resources import RDF_TYPE, Description, Statement
+from server.linked.resources import RDF_TYPE, Description, Statement
 
 OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
 SKOS_CLOSE_MATCH = "http://www.w3.org/2004/02/skos/core#closeMatch"

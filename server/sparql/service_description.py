@@ -11,9 +11,9 @@ import pyoxigraph as ox
 from starlette.requests import Request
 
 from server import formats
-from server.engine import select
 from server.namespaces import NAME_INDEX_GRAPH, prefixes
-from server.results import serialise_triples
+from server.query.engine import select
+from server.query.results import serialise_triples
 from server.settings import Settings
 
 SD = "http://www.w3.org/ns/sparql-service-description#"

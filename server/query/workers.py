@@ -33,9 +33,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from server import formats, results
-from server.dumps import write_dump
-from server.engine import (
+from server import formats
+from server.publish.dumps import write_dump
+from server.query import results
+from server.query.engine import (
     EXPORT_TIMEOUT,
     DataVersion,
     EngineBusy,
@@ -47,7 +48,7 @@ from server.engine import (
     graph_terms,
     syntax_error_from,
 )
-from server.process_pool import SPAWN, PoolBusy, ProcessPool, Spawner, Worker, WorkerFactory
+from server.query.pool import SPAWN, PoolBusy, ProcessPool, Spawner, Worker, WorkerFactory
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ class StoreSpec:
 def zygote_main(conn: Connection, spec: StoreSpec, prefixes: dict[str, str]) -> None:
     """Build the store, then fork a worker for every request; exit when the pool goes away."""
     from server.settings import Settings
-    from server.store import Dataset, open_store
+    from server.store.build import Dataset, open_store
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps killed workers
     store = open_store(Dataset.from_settings(Settings.model_validate_json(spec.settings_json)), None)

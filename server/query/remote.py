@@ -20,8 +20,9 @@ from urllib.parse import urlencode
 import httpx
 import pyoxigraph as ox
 
-from server import formats, results
-from server.engine import (
+from server import formats
+from server.query import results
+from server.query.engine import (
     EXPORT_TIMEOUT,
     DataVersion,
     EngineUnavailable,
@@ -33,7 +34,7 @@ from server.engine import (
     QueryTimeout,
     query_form,
 )
-from server.store import DATASET_PATH, METADATA_GRAPH
+from server.store.build import DATASET_PATH, METADATA_GRAPH
 
 VERSION_TTL_SECONDS = 30.0
 

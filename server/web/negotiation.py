@@ -15,8 +15,8 @@ from functools import lru_cache
 from werkzeug.datastructures import LanguageAccept, MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from server.errors import NotAcceptable
 from server.formats import Format
+from server.web.errors import NotAcceptable
 
 _CHARSET = re.compile(r";\s*charset\s*=\s*[^;,]*", re.IGNORECASE)
 

@@ -6,13 +6,13 @@ import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.documents import page_number, per_version
-from server.engine import select
-from server.errors import BadRequest
-from server.i18n import reader_language
 from server.labels import Labels
-from server.resources import facts_about
+from server.linked.documents import page_number, per_version
+from server.linked.resources import facts_about
+from server.query.engine import select
 from server.uris import local_url
+from server.web.errors import BadRequest
+from server.web.i18n import reader_language
 
 SEARCH_LIMIT = 100
 RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"

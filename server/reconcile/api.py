@@ -21,7 +21,7 @@ our ontology terms after the schemaSpace {base}ontology# ("City", "country"); th
 that are not ontology terms (coordinates, wikidata, geonames, code, label_xx) are listed by
 /reconcile/suggest/property. Any of these inputs also accepts a full IRI.
 
-Matching itself (keys, variants, the name index, scores) is server/matching.py.
+Matching itself (keys, variants, the name index, scores) is server/reconcile/matching.py.
 """
 
 from __future__ import annotations
@@ -36,12 +36,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server import __version__
-from server.documents import per_version
-from server.engine import select
-from server.errors import BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType
-from server.i18n import reader_language
 from server.labels import LANGUAGES, Labels
-from server.matching import (
+from server.linked.documents import per_version
+from server.query.engine import select
+from server.reconcile.matching import (
     PROPERTIES,
     Candidate,
     Condition,
@@ -59,6 +57,8 @@ from server.matching import (
     valid_iri,
 )
 from server.uris import local_url
+from server.web.errors import BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType
+from server.web.i18n import reader_language
 
 BATCH_SIZE = 50  # queries per batch (the manifest's batchSize)
 MAX_LIMIT = 100  # candidates per query

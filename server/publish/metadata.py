@@ -3,7 +3,7 @@ SHACL validation report, the sitemap and robots.txt.
 
 What is where:
 - The statistics (counts, partitions, graphs, temporal coverage, linksets) are computed once per
-  data version when the store is built (server.statistics) and stored in the metadata graph, so
+  data version when the store is built (server.store.statistics) and stored in the metadata graph, so
   that a remote store loaded with our N-Quads dump holds them too. VoID reads them back with one
   query; the catalogue reads the temporal coverage.
 - Everything else is generated per request from constants here, the settings and the data
@@ -35,18 +35,20 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server import conditional, dumps, formats
-from server.engine import DataVersion, QueryEngine
-from server.engine import construct as engine_construct
-from server.engine import select as engine_select
-from server.errors import NotFound, ServiceUnavailable
+from server import formats
 from server.namespaces import prefixes
-from server.negotiation import negotiate
-from server.results import serialise_triples
+from server.publish import dumps
+from server.query.engine import DataVersion, QueryEngine
+from server.query.engine import construct as engine_construct
+from server.query.engine import select as engine_select
+from server.query.results import serialise_triples
 from server.settings import Settings
-from server.store import DATASET_PATH, METADATA_GRAPH, Dataset
-from server.validate import published_report_paths
-from server.validation_service import ValidationService
+from server.store.build import DATASET_PATH, METADATA_GRAPH, Dataset
+from server.validation.service import ValidationService
+from server.validation.validator import published_report_paths
+from server.web import conditional
+from server.web.errors import NotFound, ServiceUnavailable
+from server.web.negotiation import negotiate
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +284,7 @@ REMOTE_NO_REPORT = (
 class QualityReports:
     """The validation report of the published files, once per data version: computed by a
     validation worker and kept where `sistercities serve` keeps its own check (see
-    server.validate.published_report_paths)."""
+    server.validation.validator.published_report_paths)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from server.engine import (
+from server.query.engine import (
     EngineBusy,
     EngineError,
     EngineUnavailable,

@@ -26,7 +26,7 @@ from rdflib.namespace import RDF, RDFS, SH, XSD
 from server import formats
 from server.namespaces import prefixes
 from server.settings import DEFAULT_BASE_IRI, Settings
-from server.store import Dataset, open_store, rebase
+from server.store.build import Dataset, open_store, rebase
 
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}

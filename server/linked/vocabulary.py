@@ -18,15 +18,16 @@ from rdflib.namespace import OWL, RDF, RDFS, SH
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server import conditional, formats, uris
-from server.documents import per_version
-from server.engine import construct
-from server.errors import NotFound
-from server.i18n import reader_language
+from server import formats, uris
 from server.labels import LANGUAGES, local_name
+from server.linked.documents import per_version
 from server.namespaces import prefixes
-from server.negotiation import negotiate
-from server.results import serialise_triples
+from server.query.engine import construct
+from server.query.results import serialise_triples
+from server.web import conditional
+from server.web.errors import NotFound
+from server.web.i18n import reader_language
+from server.web.negotiation import negotiate
 
 RDF_FORMATS = (formats.TURTLE, formats.HTML, formats.JSON_LD, formats.RDF_XML, formats.N_TRIPLES)
 ONTOLOGY_GRAPH = "graph/sistercities"

@@ -18,8 +18,8 @@ import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server import conditional, formats, query_ui, service_description
-from server.engine import (
+from server import formats
+from server.query.engine import (
     QueryAnswer,
     QueryForm,
     QueryRequest,
@@ -27,8 +27,10 @@ from server.engine import (
     query_form,
     uses_service,
 )
-from server.errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
-from server.negotiation import negotiate
+from server.sparql import query_ui, service_description
+from server.web import conditional
+from server.web.errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
+from server.web.negotiation import negotiate
 
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from werkzeug.http import http_date, parse_date, parse_etags, quote_etag
 
-from server.engine import DataVersion
+from server.query.engine import DataVersion
 
 
 def validators(version: DataVersion, variant: str) -> dict[str, str]:

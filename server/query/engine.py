@@ -2,8 +2,8 @@
 
 Everything the server needs from a SPARQL store goes through `QueryEngine.execute`: the
 protocol endpoint, resource pages, metadata and reconciliation alike. Two implementations exist:
-worker processes over the embedded pyoxigraph store (server.workers) and a client of any remote
-SPARQL 1.1 endpoint (server.remote), so the rest of the server never knows which one it talks to.
+worker processes over the embedded pyoxigraph store (server.query.workers) and a client of any remote
+SPARQL 1.1 endpoint (server.query.remote), so the rest of the server never knows which one it talks to.
 
 Answers come back already serialised in the requested format: pyoxigraph writes them natively,
 and a remote store sends them over HTTP, so no result is ever rebuilt row by row in Python.
@@ -62,7 +62,7 @@ class QueryAnswer:
     result_format: formats.Format
     truncated: bool = False
     max_rows: int | None = None
-    cached: bool = False  # answered from the result cache (server.cache), not by the store
+    cached: bool = False  # answered from the result cache (server.query.cache), not by the store
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import URL, URLPath
 from starlette.templating import Jinja2Templates
 
-from server.i18n import page_globals
+from server.web.i18n import page_globals
 
 KNOWN_PATHS_LIMIT = 1024  # routes x parameters that templates use; a bound, not a working size
 

@@ -13,16 +13,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from server import conditional, formats, uris
-from server.engine import select
-from server.errors import BadRequest, NotFound
-from server.i18n import reader_language, translator
+from server import formats, uris
+from server.linked.pages import page_context
+from server.linked.resources import describe, description_quads, graph_sources
 from server.namespaces import prefixes
-from server.negotiation import negotiate
-from server.pages import page_context
-from server.resources import describe, description_quads, graph_sources
-from server.results import serialise_quads
-from server.store import DATASET_PATH
+from server.query.engine import select
+from server.query.results import serialise_quads
+from server.store.build import DATASET_PATH
+from server.web import conditional
+from server.web.errors import BadRequest, NotFound
+from server.web.i18n import reader_language, translator
+from server.web.negotiation import negotiate
 
 MEMO_LIMIT = 64
 

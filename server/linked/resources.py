@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from server.engine import QueryEngine, select
 from server.labels import ALTERNATIVE_PROPERTIES, LABEL_PROPERTIES, Labels
 from server.namespaces import NAME_INDEX_GRAPH
+from server.query.engine import QueryEngine, select
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"

@@ -19,13 +19,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server import formats
-from server.engine import QueryEngine, select
-from server.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType
-from server.negotiation import negotiate
-from server.process_pool import PoolBusy, ProcessPool, Spawner
+from server.query.engine import QueryEngine, select
+from server.query.pool import PoolBusy, ProcessPool, Spawner
 from server.settings import Settings
-from server.sparql import read_body
-from server.validate import RdfSyntaxError, ValidationError, Validator, iris_in, parse_rdf, write_published_report
+from server.sparql.protocol import read_body
+from server.validation.validator import (
+    RdfSyntaxError,
+    ValidationError,
+    Validator,
+    iris_in,
+    parse_rdf,
+    write_published_report,
+)
+from server.web.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType
+from server.web.negotiation import negotiate
 
 TYPE_BATCH = 500
 WORKER_START_SECONDS = 30.0

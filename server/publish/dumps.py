@@ -46,10 +46,11 @@ from starlette.responses import FileResponse, Response
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from server import conditional, formats
-from server.engine import DataVersion, EngineError, QueryEngine
-from server.errors import NotFound, ServiceUnavailable
+from server import formats
 from server.namespaces import NAME_INDEX_GRAPH
+from server.query.engine import DataVersion, EngineError, QueryEngine
+from server.web import conditional
+from server.web.errors import NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Matching names and identifiers to entities: the domain knowledge of the reconciliation service.
 
-The HTTP side (the W3C Reconciliation Service API) is server/reconcile.py; this module knows how
+The HTTP side (the W3C Reconciliation Service API) is server/reconcile/api.py; this module knows how
 people write the names of Finnish, Swedish and Chinese cities and of the bodies that govern them,
 and how to find the entities they mean without loading the data into Python.
 
@@ -59,10 +59,10 @@ from functools import cache, lru_cache
 import pyoxigraph as ox
 from rapidfuzz import fuzz
 
-from server.engine import QueryEngine, select
 from server.labels import ALTERNATIVE_PROPERTIES, LABEL_PROPERTIES, Labels, local_name
+from server.linked.resources import Facts
 from server.namespaces import NAME_INDEX_GRAPH
-from server.resources import Facts
+from server.query.engine import QueryEngine, select
 
 # --- Vocabulary ---------------------------------------------------------------------------------
 
@@ -73,7 +73,7 @@ GOVERNMENT_KEY = IDX + "governmentKey"
 TOKEN = IDX + "token"
 PREFIX = IDX + "prefix"
 KEY_PREDICATES = (NAME_KEY, VARIANT_KEY, GOVERNMENT_KEY)
-# Bump when the keys change, so that stores built with older keys are rebuilt (see server/store.py).
+# Bump when the keys change, so that stores built with older keys are rebuilt (see server/store/build.py).
 INDEX_REVISION = "1"
 PREFIX_MAX = 6
 
@@ -854,7 +854,7 @@ RETRIEVAL_ORDER = {how: n for n, how in enumerate(("id", "code", "wikidata", "ge
 
 
 async def entity_facts(engine: QueryEngine, base_iri: str, iris: Iterable[str]) -> Facts:
-    """Names, types and coordinates of many entities (what server.resources.facts_about gives,
+    """Names, types and coordinates of many entities (what server.linked.resources.facts_about gives,
     asked as `VALUES ?x {...} ?x ?p ?v FILTER(?p IN (...))`, which the store answers by lookups
     from each ?x; two VALUES clauses would be joined by scanning every name and type)."""
     facts = Facts()

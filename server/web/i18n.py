@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from server.labels import LANGUAGES
-from server.negotiation import negotiate_language
+from server.web.negotiation import negotiate_language
 
 LANGUAGE_NAMES = {"en": "English", "fi": "suomi", "sv": "svenska", "zh": "中文"}
 

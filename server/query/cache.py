@@ -19,7 +19,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from server import formats
-from server.engine import DataVersion, QueryAnswer, QueryEngine, QueryRequest
+from server.query.engine import DataVersion, QueryAnswer, QueryEngine, QueryRequest
 
 # The version tag, then everything that makes one request's answer differ from another's.
 Key = tuple[str, str, str, tuple[str, ...], tuple[str, ...], int | None]

@@ -1,0 +1,1 @@
+"""Linked data: dereferencing, resource descriptions and pages, the vocabularies and browsing."""

@@ -1,0 +1,1 @@
+"""Answering SPARQL: the engine interface, killable workers, a remote store, the result cache and formats."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing every feature shares: errors, negotiation, validators, templates, languages, request helpers."""
