@@ -67,8 +67,9 @@ sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402
 
+from server import running  # noqa: E402
 from server.settings import Settings  # noqa: E402
-from server.store.build import Dataset  # noqa: E402
+from server.store.dataset import Dataset  # noqa: E402
 
 BASE = "https://w3id.org/sistercities/"
 PREFIXES = f"""PREFIX sc: <{BASE}ontology#>
@@ -82,7 +83,6 @@ OXIGRAPH = Path(sys.executable).parent / "oxigraph"
 NO_RESULT_CACHE = "--result-cache-bytes 0"  # every request evaluated, as oxigraph evaluates each one
 THROUGHPUT_TARGET = 0.8  # ours / oxigraph at concurrency 8, for the mix
 OVERHEAD_TARGET_MS = 1.0  # ours p50 - in-process p50 at concurrency 1, for the mix
-READY_LINE = re.compile(r"Serving Sister Cities Linked Data at (http://\S+)/")
 
 
 # --- The workload ---------------------------------------------------------------------------
@@ -513,44 +513,13 @@ class Processes:
         return process
 
     def stop(self, process: subprocess.Popen) -> None:
-        children = child_pids(process.pid) if process.poll() is None else []
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-        for pid in children:  # workers the server should have stopped itself
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        for stream in (process.stdout, process.stderr):
-            if stream:
-                stream.close()
+        running.stop(process, grace=20)
         if process in self.started:
             self.started.remove(process)
 
     def stop_all(self) -> None:
         for process in reversed(list(self.started)):
             self.stop(process)
-
-
-def child_pids(pid: int) -> list[int]:
-    found = []
-    with contextlib.suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            with contextlib.suppress(OSError):
-                found += [int(c) for c in (task / "children").read_text().split()]
-    return found
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process (all its threads)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -561,23 +530,8 @@ def machine_cpu() -> tuple[float, float]:
     return (user + nice + system + irq + softirq) / tick, steal / tick
 
 
-def descendant_pids(pid: int) -> list[int]:
-    """Children and their children: with --http-workers the query workers are grandchildren."""
-    found, frontier = [], child_pids(pid)
-    while frontier:
-        found += frontier
-        frontier = [grandchild for child in frontier for grandchild in child_pids(child)]
-    return found
-
-
 def cpu_of_tree(pid: int) -> dict[str, float]:
-    return {"main": cpu_seconds(pid), "children": sum(cpu_seconds(c) for c in descendant_pids(pid))}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return {"main": running.cpu_seconds(pid), "children": sum(running.cpu_seconds(c) for c in running.descendants(pid))}
 
 
 def run(command: list[str], **kwargs) -> None:
@@ -649,61 +603,31 @@ def start_ours(
 ) -> tuple[subprocess.Popen, str]:
     """`extra`: more options of `serve` (--server-args), e.g. --result-cache-bytes 0; `env`: more
     environment variables (--server-env)."""
-    command = [sys.executable, "-m", "server", "--data-dir", str(setup.data_dir)]
-    command += ["--ontology-dir", str(setup.ontology_dir), "serve", "--port", "0", "--no-validate"]
-    command += ["--store", str(setup.store_dir), "--workers", str(workers), "--log-level", "warning", *extra]
-    process = processes.start(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=server_env(work, env)
+    command = running.serve_command(
+        "--data-dir",
+        str(setup.data_dir),
+        "--ontology-dir",
+        str(setup.ontology_dir),
+        "--no-validate",
+        "--store",
+        str(setup.store_dir),
+        "--workers",
+        str(workers),
+        *extra,
     )
-    deadline = time.monotonic() + 600
-    seen = []
-    url = None
-    while url is None and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            raise RuntimeError("our server exited before it was ready:\n" + "".join(seen))
-        seen.append(line)
-        match = READY_LINE.search(line)
-        url = match.group(1) if match else None
-    if url is None:
-        raise RuntimeError("our server did not announce its address")
-    # Keep reading its output, so that a full pipe never blocks it.
-    threading.Thread(target=drain, args=(process.stdout,), daemon=True).start()
-    wait_ready(url, "/health", process)
+    process, url = running.start_server(command, server_env(work, env), timeout=600)
+    processes.started.append(process)
     return process, url
 
 
-def drain(stream) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        for _ in stream:
-            pass
-
-
 def start_oxigraph(processes: Processes, setup: DatasetSetup, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+    port = running.free_port()
     command = [str(OXIGRAPH), "serve-read-only", "--location", str(setup.oxigraph_dir)]
     command += ["--bind", f"127.0.0.1:{port}", "--timeout-s", "30"]
     process = processes.start(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **env})
     url = f"http://127.0.0.1:{port}"
-    wait_ready(url, "/query?query=" + quote("ASK {}"), process)
+    running.wait_until_ready(f"{url}/query?query=" + quote("ASK {}"), process, timeout=600)
     return process, url
-
-
-def wait_ready(url: str, path: str, process: subprocess.Popen, timeout: float = 600) -> None:
-    host, port = url.removeprefix("http://").rsplit(":", 1)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with status {process.returncode}")
-        try:
-            with Connection(host, int(port)) as conn:
-                status, _ = conn.exchange(http_get(path, JSON_RESULTS, f"{host}:{port}"))
-                if status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not become ready")
 
 
 # --- The HTTP client ------------------------------------------------------------------------

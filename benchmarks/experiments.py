@@ -12,36 +12,32 @@ in alternating rounds, so that the machine's drift falls on all of them alike:
   protocol code, no query); stub-nomw: the same without the GZip and CORS middleware;
   starlette: the /sparql route in a plain Starlette app with the same middleware;
 - echo: our app and the real worker pool, whose workers answer at once (the cost of the pipes);
-- thread: our app, queries run by pyoxigraph in a thread of the HTTP process (asyncio.to_thread);
-- pool: our app with the worker pool over the store, as served but without the result cache, and
-  with changes: -wN (N query workers); -lifo (the most recently used idle worker is reused), -opt
-  (content negotiation and HTTP validators memoised, no date parsing for requests without
-  conditional headers) and -cache (answers kept per query, format and dataset) measured proposals
-  that have since gone into server/ (process_pool.py, negotiation.py, conditional.py, cache.py):
-  on the current server they duplicate what is there, and they are kept to reproduce the figures
-  of docs/benchmarks.md on the commits before;
+- thread: our app, queries run by pyoxigraph in the HTTP process (server.query.local, in a thread);
+- pool: our app with the worker pool over the store, as served but without the result cache;
+  -wN: with N query workers;
 - oxigraph: `oxigraph serve-read-only` on the same data.
+
+Earlier proposals measured here (the LIFO pool, memoised negotiation and validators, the result
+cache) have gone into the server; their figures are in docs/benchmarks.md with the commits they
+were measured on.
 
 --pause-test times the same point lookups in-process back to back and after idle pauses.
 
-These variants patch the server's objects inside their own process only (nothing in server/ is
-changed); they exist to measure proposals before anyone implements them. Results are printed.
+Each variant is our application built by create_app with another engine handed in (nothing in
+server/ is patched); they exist to measure proposals before anyone implements them. Results are
+printed.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import functools
 import json
-import multiprocessing
 import os
 import socket
 import statistics
 import sys
 import time
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,6 +46,8 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import bench  # noqa: E402
+
+from server import running  # noqa: E402
 
 BODY = json.dumps(
     {
@@ -88,132 +86,112 @@ async def raw_app(scope, receive, send) -> None:
     await send({"type": "http.response.body", "body": BODY})
 
 
-def make_app(variant: str, store_dir: Path):
-    from server import app as appmod
+class StubEngine:
+    """Answers every query at once with the same small body: the cost of everything but the query."""
+
+    query_timeout, max_rows = 30.0, 100_000
+
+    def __init__(self, version) -> None:
+        self.version = version
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def data_version(self):
+        return self.version
+
+    async def execute(self, request):
+        from server.query.engine import QueryAnswer
+
+        return QueryAnswer(BODY, request.result_format)
+
+
+class EchoFactory:
+    """Workers that answer at once: the cost of the pipes and the pool."""
+
+    def start(self) -> None:
+        pass
+
+    def spawn(self):
+        from server.query.pool import SPAWN, Worker
+
+        ours, theirs = SPAWN.Pipe()
+        process = SPAWN.Process(target=echo_worker, args=(theirs,), daemon=True)
+        process.start()
+        theirs.close()
+        return Worker(process.pid, ours, process)
+
+    def close(self) -> None:
+        pass
+
+
+def engine_for(variant: str, store_dir: Path):
+    """The engine a variant hands to create_app."""
     from server.namespaces import prefixes
-    from server.query.engine import DataVersion, QueryAnswer
-    from server.query.workers import Job, Worker, WorkerPool, read_only_openers, run_job
+    from server.query.engine import DataVersion
+    from server.query.workers import WorkerPool, read_only_openers
+
+    version = DataVersion("v1", datetime(2026, 1, 1, tzinfo=UTC))
+    namespaces = prefixes("https://w3id.org/sistercities/")
+    if variant.startswith("stub"):
+        return StubEngine(version)
+    if variant == "echo":
+        return WorkerPool(EchoFactory(), 2, 30.0, 100_000, version)
+    if variant == "thread":
+        import pyoxigraph as ox
+
+        from server.query.local import LocalEngine
+
+        return LocalEngine(ox.Store.read_only(str(store_dir)), namespaces, version, in_thread=True)
+    if variant.startswith("pool"):
+        workers = int(variant.rsplit("-w", 1)[1]) if "-w" in variant else 2
+        return WorkerPool(read_only_openers(store_dir, namespaces), workers, 30.0, 100_000, version)
+    raise SystemExit(f"unknown variant {variant!r}")
+
+
+def make_app(variant: str, store_dir: Path):
+    from starlette.applications import Starlette
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.middleware.gzip import GZipMiddleware
+
+    from server.app import create_app
     from server.settings import Settings
-    from server.sparql import protocol as sparql
-    from server.web import conditional, negotiation
 
     if variant == "raw":
         return raw_app
-    version = DataVersion("v1", datetime(2026, 1, 1, tzinfo=UTC))
-    namespaces = prefixes("https://w3id.org/sistercities/")
-
-    class StubEngine:
-        query_timeout, max_rows = 30.0, 100_000
-
-        async def start(self) -> None:
-            pass
-
-        async def close(self) -> None:
-            pass
-
-        async def data_version(self) -> DataVersion:
-            return version
-
-        async def execute(self, request) -> QueryAnswer:
-            return QueryAnswer(BODY, request.result_format)
-
-    class EchoFactory:
-        spawn_context = multiprocessing.get_context("spawn")
-
-        def start(self) -> None:
-            pass
-
-        def spawn(self) -> Worker:
-            ours, theirs = self.spawn_context.Pipe()
-            process = self.spawn_context.Process(target=echo_worker, args=(theirs,), daemon=True)
-            process.start()
-            theirs.close()
-            return Worker(process.pid, ours, process)
-
-        def close(self) -> None:
-            pass
-
+    settings = Settings(validate_on_load=False)
+    engine = engine_for(variant, store_dir)
     if variant.startswith("starlette"):
-        from starlette.applications import Starlette
-        from starlette.routing import Route
-
-        from server.query.engine import EngineError
-        from server.web.errors import HTTPProblem, handle_engine_error, handle_problem
-
-        @asynccontextmanager
-        async def lifespan(app):
-            app.state.engine = StubEngine()
-            yield
-
-        app = Starlette(
-            routes=[Route("/sparql", sparql.endpoint, methods=["GET", "HEAD", "POST"])],
-            middleware=appmod.middleware(),
-            exception_handlers={HTTPProblem: handle_problem, EngineError: handle_engine_error},
-            lifespan=lifespan,
-        )
-        app.state.settings = Settings(validate_on_load=False)
-        return app
-
-    if variant.startswith("stub"):
-        appmod.make_engine = lambda settings: StubEngine()
-    elif variant == "echo":
-        appmod.make_engine = lambda settings: WorkerPool(EchoFactory(), 2, 30.0, 100_000, version)
-    elif variant == "thread":
-        import pyoxigraph as ox
-
-        store = ox.Store.read_only(str(store_dir))
-
-        class ThreadEngine(StubEngine):
-            async def execute(self, request) -> QueryAnswer:
-                job = Job(request.query, request.result_format.key, (), (), 100_000)
-                reply = await asyncio.to_thread(run_job, store, job, namespaces)
-                return QueryAnswer(reply[1], request.result_format)
-
-        appmod.make_engine = lambda settings: ThreadEngine()
-    elif variant.startswith("pool"):
-        workers = int(variant.rsplit("-w", 1)[1]) if "-w" in variant else 2
-
-        def make_engine(settings):
-            pool = WorkerPool(read_only_openers(store_dir, namespaces), workers, 30.0, 100_000, version)
-            if "-lifo" in variant:
-                pool.pool._idle = asyncio.LifoQueue()
-            if "-cache" in variant:
-                execute, answers = pool.execute, {}
-
-                async def cached(request) -> QueryAnswer:
-                    key = (request.query, request.result_format.key, request.default_graphs, request.named_graphs)
-                    if key not in answers:
-                        answers[key] = await execute(request)
-                    return answers[key]
-
-                pool.execute = cached
-            return pool
-
-        appmod.make_engine = make_engine
-        if "-opt" in variant:
-            sparql.negotiate = functools.lru_cache(maxsize=1024)(negotiation.negotiate)
-            validators, is_fresh, memo = conditional.validators, conditional.is_fresh, {}
-
-            def memo_validators(data_version, variant_key):
-                key = (data_version, variant_key)
-                if key not in memo:
-                    memo[key] = validators(data_version, variant_key)
-                return dict(memo[key])
-
-            def quick_is_fresh(request, headers):
-                if "if-none-match" not in request.headers and "if-modified-since" not in request.headers:
-                    return False
-                return is_fresh(request, headers)
-
-            conditional.validators, conditional.is_fresh = memo_validators, quick_is_fresh
-    else:
-        raise SystemExit(f"unknown variant {variant!r}")
-    app = appmod.create_app(Settings(validate_on_load=False))
+        return bare_sparql_app(settings, engine)
+    app: Starlette = create_app(settings, engine=engine)
     if variant == "stub-nomw":
-        from starlette.middleware.cors import CORSMiddleware
-        from starlette.middleware.gzip import GZipMiddleware
-
         app.user_middleware = [m for m in app.user_middleware if m.cls not in (GZipMiddleware, CORSMiddleware)]
+    return app
+
+
+def bare_sparql_app(settings, engine):
+    """The /sparql route alone in a plain Starlette app with the same middleware."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from server.app import middleware
+    from server.query.engine import EngineError
+    from server.sparql.protocol import endpoint
+    from server.web.errors import HTTPProblem
+    from server.web.problems import handle_engine_error, handle_problem
+    from server.web.services import Services
+    from server.web.templating import make_templates
+
+    app = Starlette(
+        routes=[Route("/sparql", endpoint, methods=["GET", "HEAD", "POST"])],
+        middleware=middleware(),
+        exception_handlers={HTTPProblem: handle_problem, EngineError: handle_engine_error},
+    )
+    app.state.services = Services(settings, make_templates(app, HERE.parent / "server" / "templates"))
+    app.state.services.start(engine)
     return app
 
 
@@ -236,7 +214,7 @@ def pause_test(store_dir: Path, count: int = 2000) -> None:
     import pyoxigraph as ox
 
     from server.namespaces import prefixes
-    from server.query.workers import Job, run_job
+    from server.query.jobs import Job, run_job
 
     store = ox.Store.read_only(str(store_dir))
     pools = bench.read_pools(store)
@@ -255,9 +233,7 @@ def pause_test(store_dir: Path, count: int = 2000) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--variants", default="raw,stub,stub-nomw,starlette,echo,thread,pool,pool-lifo,pool-lifo-opt,oxigraph"
-    )
+    parser.add_argument("--variants", default="raw,stub,stub-nomw,starlette,echo,thread,pool,oxigraph")
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--requests", type=int, default=300, help="per round and variant")
@@ -297,7 +273,7 @@ def main() -> int:
                 time.sleep(0.05)
             url = f"http://127.0.0.1:{port_file.read_text()}"
             port_file.unlink()
-            bench.wait_ready(url, "/sparql?query=" + bench.quote("ASK {}"), process)
+            running.wait_until_ready(f"{url}/sparql?query=" + bench.quote("ASK {}"), process, timeout=120)
             targets.append(bench.Target(variant, url, "/sparql", process.pid, serves_paths=True))
 
         import pyoxigraph as ox

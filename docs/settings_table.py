@@ -1,24 +1,16 @@
-"""Render the settings table of the README from the Settings model (run by cog)."""
+"""Render the settings table of the README from the Settings model and the CLI (run by cog)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from server.settings import PROJECT_ROOT, Settings
-
-
-def shown_default(value: object) -> str:
-    if isinstance(value, Path):
-        if value.is_relative_to(PROJECT_ROOT):
-            return f"`./{value.relative_to(PROJECT_ROOT)}`"
-        if value.is_relative_to(Path.home()):
-            return f"`~/{value.relative_to(Path.home())}`"
-    return "" if value is None else f"`{value}`"
+from server.cli import option_names
+from server.settings import Settings
 
 
 def settings_table() -> str:
-    rows = ["| Setting | Environment variable | Default | Meaning |", "|---|---|---|---|"]
+    rows = ["| Setting | Command line | Environment variable | Default | Meaning |", "|---|---|---|---|---|"]
     for name, field in Settings.model_fields.items():
-        default = "number of CPUs, at least 2" if field.default_factory else shown_default(field.default)
-        rows.append(f"| `{name}` | `SISTERCITIES_{name.upper()}` | {default} | {field.description} |")
+        default = Settings.shown_default(name)
+        shown = f"`{default}`" if default and not field.json_schema_extra else default
+        options = ", ".join(f"`{option}`" for option in option_names(name))
+        rows.append(f"| `{name}` | {options} | `SISTERCITIES_{name.upper()}` | {shown} | {field.description} |")
     return "\n".join(rows)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -19,24 +20,36 @@ from starlette.staticfiles import StaticFiles
 from server import __version__
 from server.linked import browse, documents, vocabulary
 from server.namespaces import prefixes
-from server.publish import metadata
+from server.publish import catalogue, dumps, quality, sitemap, void
 from server.query.cache import CachingEngine, with_cache
 from server.query.engine import DataVersion, EngineError, QueryEngine
 from server.query.pool import preload_into_workers
 from server.query.remote import RemoteEngine
 from server.query.workers import ForkingZygote, StoreSpec, WorkerPool, read_only_openers
 from server.reconcile import api as reconcile
+from server.reconcile import extend, suggest
+from server.reconcile.keys import NAME_KEYS
 from server.settings import Settings
 from server.sparql import protocol as sparql
-from server.sparql.examples import load_examples
-from server.store.build import Dataset, ensure_disk_store
-from server.validation import service as validation_service
-from server.validation.service import ValidationService
-from server.validation.validator import read_shapes
-from server.web.errors import HTTPProblem, handle_engine_error, handle_problem
+from server.sparql.examples import Examples
+from server.store.build import Extension, ensure_disk_store
+from server.store.dataset import Dataset
+from server.store.name_index import NameIndex
+from server.validation import service as validation
+from server.validation.validator import Shapes
+from server.validation.workers import ValidationService
+from server.web.errors import HTTPProblem
+from server.web.problems import handle_engine_error, handle_problem
+from server.web.services import Services, services
 from server.web.templating import make_templates
 
 HERE = Path(__file__).resolve().parent
+READ = ["GET", "HEAD"]
+
+
+def store_extensions() -> tuple[Extension, ...]:
+    """What the features build into the store from the data: reconciliation's name index."""
+    return (NameIndex(NAME_KEYS),)
 
 
 def make_engine(settings: Settings) -> QueryEngine:
@@ -58,10 +71,10 @@ def make_store_engine(settings: Settings) -> QueryEngine:
     dataset = Dataset.from_settings(settings)
     version = DataVersion(dataset.version, dataset.last_modified)
     if settings.store_dir is not None:
-        ensure_disk_store(dataset, settings.store_dir)
+        ensure_disk_store(dataset, settings.store_dir, store_extensions())
         factory = read_only_openers(settings.store_dir, namespaces)
     else:
-        factory = ForkingZygote(StoreSpec(settings.model_dump_json()), namespaces)
+        factory = ForkingZygote(StoreSpec(dataset, store_extensions()), namespaces)
     return WorkerPool(
         factory,
         settings.query_workers,
@@ -74,7 +87,7 @@ def make_store_engine(settings: Settings) -> QueryEngine:
 
 async def health(request: Request) -> Response:
     """Liveness for load balancers and monitoring, with this process's result cache figures."""
-    engine = request.app.state.engine
+    engine = services(request).engine
     body = {"status": "ok", "software": __version__, "data": (await engine.data_version()).tag}
     if isinstance(engine, CachingEngine):
         body["result_cache"] = engine.figures()
@@ -105,17 +118,20 @@ def middleware() -> list[Middleware]:
     ]
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI:
+    """The application over the store the settings name, or over `engine` when one is given
+    (tests, benchmarks and `sistercities get` bring their own)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         preload_into_workers(settings.worker_malloc)  # before any worker process is started
-        app.state.engine = make_engine(settings)
-        app.state.validation = ValidationService(settings)
-        await asyncio.gather(app.state.engine.start(), app.state.validation.start())
+        shared.start(engine or make_engine(settings))
+        validation_service = shared.get(ValidationService)
+        await asyncio.gather(shared.engine.start(), validation_service.start())
         try:
             yield
         finally:
-            await asyncio.gather(app.state.engine.close(), app.state.validation.close())
+            await asyncio.gather(shared.engine.close(), validation_service.close())
 
     app = FastAPI(
         title="Sister Cities Linked Data",
@@ -125,33 +141,73 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         middleware=middleware(),
     )
-    app.state.settings = settings
-    app.state.templates = make_templates(app, HERE / "templates")
-    app.state.examples = load_examples(settings.queries_dir)
-    app.state.shapes = read_shapes(settings)
-    app.state.memo = {}  # derived once per data version (see documents.per_version)
-
-    read = ["GET", "HEAD"]
-    app.add_route("/sparql", sparql.endpoint, methods=["GET", "HEAD", "POST"], name="sparql")
-    app.add_route("/", browse.index, methods=read, name="index")
-    app.add_route("/search", browse.search, methods=read, name="search")
-    app.add_route("/browse", browse.browse, methods=read, name="browse")
-    # Things 303 to their documents; documents are negotiated (server/uris.py is the policy).
-    app.add_route("/id/{rest:path}", documents.see_other_thing, methods=read, name="thing")
-    app.add_route("/graph/{name}", documents.see_other_graph, methods=read, name="graph")
-    app.add_route("/doc/{rest:path}", documents.document, methods=read, name="document")
-    app.add_route("/ontology", vocabulary.ontology, methods=read, name="ontology")
-    app.add_route("/ontology.{ext}", vocabulary.ontology, methods=read, name="ontology-variant")
-    app.add_route("/ontology/{version}", vocabulary.ontology, methods=read, name="ontology-version")
-    app.add_route("/shapes", vocabulary.shapes, methods=read, name="shapes")
-    app.add_route("/shapes.{ext}", vocabulary.shapes, methods=read, name="shapes-variant")
-    app.add_route("/validate", validation_service.form_page, methods=read, name="validate-form")
-    app.add_route("/validate", validation_service.validate, methods=["POST"], name="validate")
-    app.add_route("/health", health, methods=read, name="health")
-    metadata.register(app)  # VoID, DCAT catalogue, validation report, /dumps/, sitemap, robots.txt
-    reconcile.register(app)  # W3C Reconciliation Service API (OpenRefine) at /reconcile
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-
+    shared = Services(settings, make_templates(app, HERE / "templates"))
+    for state in (
+        Examples.load(settings.queries_dir),
+        Shapes.read(settings),
+        ValidationService(settings),
+        quality.QualityReports(settings),
+        dumps.DumpStore(settings.cache_dir, left_out=(settings.iris.name_index_graph,)),
+    ):
+        shared.provide(state)
+    app.state.services = shared
+    register_routes(app)
     app.add_exception_handler(HTTPProblem, handle_problem)
     app.add_exception_handler(EngineError, handle_engine_error)
     return app
+
+
+@asynccontextmanager
+async def in_process(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that asks the application directly, without a server or a socket, with the
+    application started (its lifespan) for as long as the client is open."""
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client,
+    ):
+        yield client
+
+
+def register_routes(app: FastAPI) -> None:
+    """Every route of the site, in one place (server.uris is the URI policy they follow)."""
+    route = app.add_route
+    route("/", browse.index, methods=READ, name="index")
+    route("/health", health, methods=READ, name="health")
+    # The SPARQL 1.1 Protocol, its service description and query UI.
+    route("/sparql", sparql.endpoint, methods=["GET", "HEAD", "POST"], name="sparql")
+    # Linked data: things 303 to their documents; documents are negotiated.
+    route("/id/{rest:path}", documents.see_other_thing, methods=READ, name="thing")
+    route("/graph/{name}", documents.see_other_graph, methods=READ, name="graph")
+    route("/doc/{rest:path}", documents.document, methods=READ, name="document")
+    route("/ontology", vocabulary.ontology, methods=READ, name="ontology")
+    route("/ontology.{ext}", vocabulary.ontology, methods=READ, name="ontology-variant")
+    route("/ontology/{version}", vocabulary.ontology, methods=READ, name="ontology-version")
+    route("/shapes", vocabulary.shapes, methods=READ, name="shapes")
+    route("/shapes.{ext}", vocabulary.shapes, methods=READ, name="shapes-variant")
+    route("/search", browse.search, methods=READ, name="search")
+    route("/browse", browse.browse, methods=READ, name="browse")
+    # For harvesters: VoID, the DCAT-AP catalogue, the quality report, dumps, sitemap.
+    route("/.well-known/void", void.void_description, methods=READ, name="void")
+    route("/catalog", catalogue.catalogue, methods=READ, name="catalog")
+    route("/catalog.{ext}", catalogue.catalogue_file, methods=READ, name="catalog_file")
+    route("/validation-report", quality.validation_report, methods=READ, name="validation_report")
+    route("/dumps/", dumps.listing, methods=READ, name="dumps")
+    route("/dumps/{name}", dumps.dump, methods=READ, name="dump")
+    route("/dumps/{version}/{name}", dumps.dump_of_version, methods=READ, name="dump_version")
+    route("/sitemap.xml", sitemap.sitemap, methods=READ, name="sitemap")
+    route("/sitemap-{page:int}.xml", sitemap.sitemap_page, methods=READ, name="sitemap_page")
+    route("/robots.txt", sitemap.robots, methods=READ, name="robots")
+    # Validation of anyone's data against our shapes.
+    route("/validate", validation.form_page, methods=READ, name="validate-form")
+    route("/validate", validation.validate, methods=["POST"], name="validate")
+    # The W3C Reconciliation Service API (OpenRefine).
+    route("/reconcile", reconcile.endpoint, methods=["GET", "HEAD", "POST"], name="reconcile")
+    route("/reconcile/match", reconcile.match_v1, methods=["POST"], name="reconcile-match")
+    route("/reconcile/extend", reconcile.extend_v1, methods=["POST"], name="reconcile-extend")
+    route("/reconcile/extend/propose", extend.propose, methods=READ, name="reconcile-propose")
+    route("/reconcile/suggest/entity", suggest.suggest_entity, methods=READ, name="reconcile-suggest-entity")
+    route("/reconcile/suggest/type", suggest.suggest_type, methods=READ, name="reconcile-suggest-type")
+    route("/reconcile/suggest/property", suggest.suggest_property, methods=READ, name="reconcile-suggest-property")
+    route("/reconcile/preview", suggest.preview, methods=READ, name="reconcile-preview")
+    route("/reconcile/flyout", suggest.flyout, methods=READ, name="reconcile-flyout")
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

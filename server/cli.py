@@ -1,23 +1,37 @@
-"""The command line: the front door to the dataset and the server, with safe defaults."""
+"""The command line: the front door to the dataset and the server, with safe defaults.
+
+Every setting of server.settings.Settings is an option of every command that uses settings,
+generated from the model (its type, description and default), so the command line, the
+environment (SISTERCITIES_*) and the README's settings table cannot disagree. A value given on
+the command line wins over the environment, which wins over the model's default.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
 import sys
+import types
+import typing
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
+import httpx
 import pydantic
 import uvicorn
+from pydantic.fields import FieldInfo
 from uvicorn.supervisors import Multiprocess
 
 from server import __version__, formats
-from server.namespaces import NAME_INDEX_GRAPH, prefixes
-from server.publish.dumps import DUMP_FORMATS, write_dump
+from server.namespaces import prefixes
 from server.settings import Settings
-from server.store.build import Dataset, ensure_disk_store, open_store
+from server.store.build import ensure_disk_store, open_store
+from server.store.dataset import Dataset
+from server.store.dump import DUMP_FORMATS, write_dump
 from server.store.links import check_links
 from server.validation.validator import (
     RdfSyntaxError,
@@ -29,11 +43,54 @@ from server.validation.validator import (
 
 EXIT_CONFORMS, EXIT_DOES_NOT_CONFORM, EXIT_CANNOT_RUN = 0, 1, 2
 
+# Shorter names kept from earlier versions of the command line.
+ALIASES = {"store_dir": ("--store",), "query_workers": ("--workers",)}
+OFF_SWITCHES = {"validate_on_load": "--no-validate"}
 
-def settings_from(ctx: click.Context, **overrides: object) -> Settings:
+
+# --- Settings as options -----------------------------------------------------------------------
+
+
+def option_names(name: str) -> tuple[str, ...]:
+    """The command-line names of a setting: --store-dir (and --store), --validate-on-load/--no-validate."""
+    long = "--" + name.replace("_", "-")
+    if Settings.model_fields[name].annotation is bool:
+        return (f"{long}/--no-{long[2:]}", *((f" /{OFF_SWITCHES[name]}",) if name in OFF_SWITCHES else ()))
+    return (long, *ALIASES.get(name, ()))
+
+
+def click_type(field: FieldInfo) -> Any:
+    """The click type of a setting, from its annotation (Path | None is a path)."""
+    annotation = field.annotation
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    if annotation is Path:
+        return click.Path(path_type=Path)
+    return annotation
+
+
+def setting_options(command: Callable) -> Callable:
+    """Add every setting as an option; unset options are None, so the environment and the
+    model's defaults apply."""
+    for name, field in reversed(Settings.model_fields.items()):
+        shown = Settings.shown_default(name)
+        option = click.option(
+            *option_names(name),
+            name,
+            type=None if field.annotation is bool else click_type(field),
+            default=None,
+            help=field.description,
+            show_default=shown or False,
+        )
+        command = option(command)
+    return command
+
+
+def settings_from(ctx: click.Context, options: dict[str, Any]) -> Settings:
     """Settings from the command line, then the environment, then the defaults; a value that is
     not valid stops the command with a usage error naming the setting (exit status 2)."""
-    given = {k: v for k, v in {**ctx.obj, **overrides}.items() if v is not None}
+    chosen = [*(ctx.obj or {}).items(), *options.items()]  # the command's own options last: they win
+    given = {k: v for k, v in chosen if v is not None and k in Settings.model_fields}
     try:
         return Settings(**given)
     except pydantic.ValidationError as error:
@@ -44,39 +101,23 @@ def settings_from(ctx: click.Context, **overrides: object) -> Settings:
         raise click.UsageError(f"invalid setting: {problems}", ctx) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# --- Commands ----------------------------------------------------------------------------------
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(__version__, prog_name="sistercities")
-@click.option("--base-iri", help="Public base IRI of the dataset (default: https://w3id.org/sistercities/).")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory of the curated Turtle data.",
-)
-@click.option(
-    "--ontology-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory of the ontology files.",
-)
-@click.option(
-    "--shapes-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory of the SHACL shapes.",
-)
+@click.option("--base-iri", help=Settings.model_fields["base_iri"].description)
+@click.option("--data-dir", type=click.Path(path_type=Path), help=Settings.model_fields["data_dir"].description)
+@click.option("--ontology-dir", type=click.Path(path_type=Path), help=Settings.model_fields["ontology_dir"].description)
+@click.option("--shapes-dir", type=click.Path(path_type=Path), help=Settings.model_fields["shapes_dir"].description)
 @click.pass_context
-def main(
-    ctx: click.Context,
-    base_iri: str | None,
-    data_dir: Path | None,
-    ontology_dir: Path | None,
-    shapes_dir: Path | None,
-) -> None:
-    """Sister Cities Linked Data: validate, query and serve the dataset."""
-    ctx.obj = {
-        "base_iri": base_iri,
-        "data_dir": data_dir,
-        "ontology_dir": ontology_dir,
-        "shapes_dir": shapes_dir,
-    }
+def main(ctx: click.Context, **where: Any) -> None:
+    """Sister Cities Linked Data: validate, query and serve the dataset.
+
+    Every command takes every setting as an option (sistercities serve --help lists them); the
+    options before the command name where the files are, for all commands.
+    """
+    ctx.obj = where
 
 
 @main.command()
@@ -86,20 +127,21 @@ def main(
     "output_format",
     type=click.Choice(["text", "turtle", "json"]),
     default="text",
-    show_default=True,
     help="Report as readable text, as a SHACL validation report in Turtle, or as JSON.",
 )
+@setting_options
 @click.pass_context
-def validate(ctx: click.Context, files: tuple[Path, ...], output_format: str) -> None:
+def validate(ctx: click.Context, files: tuple[Path, ...], output_format: str, **options: Any) -> None:
     """Check RDF FILES (default: the published ontology and data) against the shapes.
 
     Syntax is checked first (errors name the file, line and column), then the SHACL shapes.
     Exit status: 0 the data conform, 1 they do not, 2 the check could not run.
     """
+    settings = settings_from(ctx, options)
     try:
-        validator = Validator.from_settings(settings_from(ctx))
+        validator = Validator.from_settings(settings)
         if files:
-            data, origin = read_files(files, validator_base(ctx))
+            data, origin = read_files(files, settings.base_iri)
             report = validator.validate(data, origin)
         else:
             report = validator.validate_published()
@@ -114,60 +156,15 @@ def validate(ctx: click.Context, files: tuple[Path, ...], output_format: str) ->
     sys.exit(EXIT_CONFORMS if report.conforms else EXIT_DOES_NOT_CONFORM)
 
 
-def validator_base(ctx: click.Context) -> str:
-    return settings_from(ctx).base_iri
-
-
 @main.command()
-@click.option("--host", help="Interface to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, help="Port to listen on (default 8000; 0 picks a free port).")
-@click.option(
-    "--store",
-    "store_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Keep the store on disk here; reopened without reloading unless the sources changed.",
-)
-@click.option("--sparql-endpoint", help="Serve over this SPARQL 1.1 endpoint instead of the embedded store.")
-@click.option("--query-timeout", type=float, help="Time limit per query in seconds (default 30).")
-@click.option("--max-result-rows", type=int, help="Cap on rows or triples per answer (default 100000).")
-@click.option(
-    "--workers",
-    "query_workers",
-    type=int,
-    help="Query worker processes (default: number of CPUs, at least 2).",
-)
-@click.option(
-    "--reserved-workers",
-    type=click.IntRange(min=0),
-    help="More query workers, kept for the server's own page and search queries (default 1).",
-)
-@click.option(
-    "--http-workers",
-    type=click.IntRange(min=1),
-    help="Processes accepting HTTP requests on the one socket, each with its own query workers (default 1).",
-)
-@click.option(
-    "--result-cache-bytes",
-    type=click.IntRange(min=0),
-    help="Memory per process for answers remembered while the data version holds (default 64 MiB; 0: off).",
-)
-@click.option(
-    "--worker-malloc",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A malloc library for the worker processes (LD_PRELOAD), e.g. "
-    "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2: scans use less CPU than with glibc's malloc.",
-)
-@click.option("--no-validate", is_flag=True, help="Do not run the SHACL shapes over the data before serving.")
-@click.option(
-    "--log-level",
-    default="info",
-    show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
-)
+@setting_options
+@click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
 @click.pass_context
-def serve(ctx: click.Context, no_validate: bool, log_level: str, **options: object) -> None:
+def serve(ctx: click.Context, log_level: str, **options: Any) -> None:
     """Validate and load the dataset, then serve it: SPARQL endpoint, pages, metadata and dumps."""
-    settings = settings_from(ctx, **options, validate_on_load=False if no_validate else None)
+    from server.app import store_extensions  # here: other commands need not load the web stack
+
+    settings = settings_from(ctx, options)
     if settings.validate_on_load and not settings.sparql_endpoint:
         report = check_published_data(settings)
         if report is not None and not report.conforms:
@@ -178,7 +175,8 @@ def serve(ctx: click.Context, no_validate: bool, log_level: str, **options: obje
             )
             sys.exit(EXIT_DOES_NOT_CONFORM)
     if settings.store_dir is not None and not settings.sparql_endpoint:
-        ensure_disk_store(Dataset.from_settings(settings), settings.store_dir)  # once, before any process
+        # Once, before any process starts.
+        ensure_disk_store(Dataset.from_settings(settings), settings.store_dir, store_extensions())
     listener = socket.create_server((settings.host, settings.port), reuse_port=False)
     host, port = listener.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
@@ -193,7 +191,7 @@ def serve_http(settings: Settings, listener: socket.socket, log_level: str) -> N
     Each HTTP process builds its own application (query workers, result cache) from the settings
     handed down in the environment; nothing else is shared, so any of them can answer any request.
     """
-    from server.app import SETTINGS_ENVIRONMENT, create_app  # here: `validate` need not load the web stack
+    from server.app import SETTINGS_ENVIRONMENT, create_app
 
     options = {"log_level": log_level, "proxy_headers": True, "server_header": False}
     if settings.http_workers == 1:
@@ -205,22 +203,53 @@ def serve_http(settings: Settings, listener: socket.socket, log_level: str) -> N
 
 
 @main.command()
+@click.argument("path")
+@click.option("--accept", help="The Accept header to send, e.g. text/turtle.")
+@click.option("--header", "-H", "headers", multiple=True, help="Another header, as 'Name: value' (repeatable).")
+@click.option("--include", "-i", is_flag=True, help="Print the status line and the response headers first.")
+@setting_options
+@click.pass_context
+def get(
+    ctx: click.Context, path: str, accept: str | None, headers: tuple[str, ...], include: bool, **options: Any
+) -> None:
+    """Answer one request for PATH in-process, without a server, and print the response body.
+
+    The whole application answers, exactly as `serve` would (e.g. `sistercities get
+    "/sparql?query=ASK{}" --accept application/sparql-results+json`). Exit status 0 for a 2xx or
+    3xx answer, 1 otherwise.
+    """
+    from server.app import create_app, in_process
+
+    settings = settings_from(ctx, options)
+    sent = {name.strip(): value.strip() for name, value in (h.split(":", 1) for h in headers if ":" in h)}
+    if accept:
+        sent["Accept"] = accept
+
+    async def ask() -> httpx.Response:
+        async with in_process(create_app(settings)) as client:
+            return await client.get(path, headers=sent)
+
+    response = asyncio.run(ask())
+    if include:
+        click.echo(f"HTTP/1.1 {response.status_code} {response.reason_phrase}")
+        for name, value in response.headers.items():
+            click.echo(f"{name}: {value}")
+        click.echo()
+    sys.stdout.buffer.write(response.content)
+    sys.stdout.flush()
+    sys.exit(EXIT_CONFORMS if response.status_code < 400 else EXIT_DOES_NOT_CONFORM)
+
+
+@main.command()
 @click.option(
     "--format",
     "format_key",
     type=click.Choice([f.key for f in DUMP_FORMATS]),
     default="nquads",
-    show_default=True,
     help="nquads and trig keep the source graphs; the others write their merge.",
 )
 @click.option(
-    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: standard output)."
-)
-@click.option(
-    "--store",
-    "store_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Use (and if needed build) the on-disk store here instead of loading into memory.",
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout)."
 )
 @click.option(
     "--with-name-index",
@@ -228,27 +257,29 @@ def serve_http(settings: Settings, listener: socket.socket, log_level: str) -> N
     help="Also write the auxiliary name-index graph (N-Quads, TriG), for a store that this server "
     "is to use in remote mode, so that reconciliation works there too.",
 )
+@setting_options
 @click.pass_context
-def dump(
-    ctx: click.Context, format_key: str, output: Path | None, store_dir: Path | None, with_name_index: bool
-) -> None:
+def dump(ctx: click.Context, format_key: str, output: Path | None, with_name_index: bool, **options: Any) -> None:
     """Write the whole dataset, as a harvester or another SPARQL store would load it."""
-    settings = settings_from(ctx, store_dir=store_dir)
-    store = open_store(Dataset.from_settings(settings), settings.store_dir)
+    from server.app import store_extensions
+
+    settings = settings_from(ctx, options)
+    store = open_store(Dataset.from_settings(settings), settings.store_dir, store_extensions())
+    left_out = () if with_name_index else (settings.iris.name_index_graph,)
     fmt = formats.by_key(format_key)
-    left_out = () if with_name_index else (settings.base_iri + NAME_INDEX_GRAPH,)
     write_dump(store, fmt, output if output else sys.stdout.buffer, prefixes(settings.base_iri), left_out)
 
 
 @main.command("check-links")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@setting_options
 @click.pass_context
-def check_links_command(ctx: click.Context, output_format: str) -> None:
+def check_links_command(ctx: click.Context, output_format: str, **options: Any) -> None:
     """Report identity links (Wikidata, GeoNames, official codes) that are malformed or duplicated.
 
     Exit status: 0 all links are well-formed and unique, 1 some are not.
     """
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, options)
     report = check_links(open_store(Dataset.from_settings(settings), None), settings.base_iri)
     click.echo(report.as_text() if output_format == "text" else json.dumps(report.as_dict(), indent=2), nl=False)
     sys.exit(EXIT_CONFORMS if report.clean else EXIT_DOES_NOT_CONFORM)

@@ -90,6 +90,8 @@ JSON = Format("plain-json", "JSON", "application/json", "json", frozenset())
 GZIP = Format("gzip", "gzip", "application/gzip", "gz", frozenset())
 XML = Format("xml-document", "XML", "application/xml", "xml", frozenset())
 TEXT = Format("text", "plain text", "text/plain", "txt", frozenset())
+# RFC 9457: how an error is told to programs that read JSON.
+PROBLEM_JSON = Format("problem-json", "problem JSON", "application/problem+json", "json", frozenset())
 
 ALL: tuple[Format, ...] = (
     HTML,
@@ -109,6 +111,11 @@ ALL: tuple[Format, ...] = (
 def of_kind(kind: Kind) -> tuple[Format, ...]:
     """Formats that can carry this kind of content, in order of preference."""
     return tuple(f for f in ALL if kind in f.kinds)
+
+
+def of_kinds(*kinds: Kind) -> tuple[Format, ...]:
+    """Formats that can carry any of these kinds, each once, in order of preference."""
+    return tuple(dict.fromkeys(f for kind in kinds for f in of_kind(kind)))
 
 
 def by_key(key: str) -> Format | None:

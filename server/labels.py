@@ -11,20 +11,21 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from server.namespaces import DCT, FOAF, RDFS, SCHEMA, SKOS
+
+# The languages of the dataset and of the pages, in the order names fall back on one another.
 LANGUAGES = ("en", "fi", "sv", "zh")
 
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-DCT = "http://purl.org/dc/terms/"
 # In order of preference: a resource's own preferred name beats a title beats a generic label.
 LABEL_PROPERTIES = (
     SKOS + "prefLabel",
     DCT + "title",
     RDFS + "label",
-    "http://xmlns.com/foaf/0.1/name",
-    "http://schema.org/name",
+    FOAF + "name",
+    SCHEMA + "name",
 )
 ALTERNATIVE_PROPERTIES = (SKOS + "altLabel", SKOS + "hiddenLabel")
+NAME_PROPERTIES = (*LABEL_PROPERTIES, *ALTERNATIVE_PROPERTIES)
 
 
 def fallback_chain(language: str) -> tuple[str, ...]:

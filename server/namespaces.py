@@ -1,40 +1,94 @@
-"""The project's prefixes: one list for reports, the query editor, pages and serialisations."""
+"""The vocabularies the server speaks: namespaces as objects, and the prefix list.
+
+The vocabularies the server speaks, in one place: namespaces as objects and the prefix list.
+
+`RDF.type` is the pyoxigraph NamedNode (for building triples), `RDF + "type"` the IRI as text
+(for SPARQL and comparisons). The same prefixes serve reports, the query editor, pages and
+serialisations, with the project's own ones under whatever base IRI it is published.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pyoxigraph as ox
+
+
+class Namespace:
+    """An IRI prefix whose attributes and items are the terms in it."""
+
+    __slots__ = ("iri",)
+
+    def __init__(self, iri: str) -> None:
+        self.iri = iri
+
+    def __getattr__(self, name: str) -> ox.NamedNode:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return ox.NamedNode(self.iri + name)
+
+    def __getitem__(self, name: str) -> ox.NamedNode:
+        return ox.NamedNode(self.iri + name)
+
+    def __add__(self, name: str) -> str:
+        return self.iri + name
+
+    def __str__(self) -> str:
+        return self.iri
+
+    def __repr__(self) -> str:
+        return f"Namespace({self.iri!r})"
+
+
+RDF = Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
+RDFS = Namespace("http://www.w3.org/2000/01/rdf-schema#")
+OWL = Namespace("http://www.w3.org/2002/07/owl#")
+XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
+SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
+DCT = Namespace("http://purl.org/dc/terms/")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+VOID = Namespace("http://rdfs.org/ns/void#")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+ORG = Namespace("http://www.w3.org/ns/org#")
+SCHEMA = Namespace("http://schema.org/")
+FOAF = Namespace("http://xmlns.com/foaf/0.1/")
+TIME = Namespace("http://www.w3.org/2006/time#")
+GEO = Namespace("http://www.opengis.net/ont/geosparql#")
+WGS = Namespace("http://www.w3.org/2003/01/geo/wgs84_pos#")
+SH = Namespace("http://www.w3.org/ns/shacl#")
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+DQV = Namespace("http://www.w3.org/ns/dqv#")
+OA = Namespace("http://www.w3.org/ns/oa#")
+WD = Namespace("http://www.wikidata.org/entity/")
+WDT = Namespace("http://www.wikidata.org/prop/direct/")
+GEONAMES = Namespace("https://sws.geonames.org/")
+
+RDF_TYPE = RDF.type
+
 STANDARD = {
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "dct": "http://purl.org/dc/terms/",
-    "dcat": "http://www.w3.org/ns/dcat#",
-    "void": "http://rdfs.org/ns/void#",
-    "prov": "http://www.w3.org/ns/prov#",
-    "org": "http://www.w3.org/ns/org#",
-    "schema": "http://schema.org/",
-    "foaf": "http://xmlns.com/foaf/0.1/",
-    "time": "http://www.w3.org/2006/time#",
-    "geo": "http://www.opengis.net/ont/geosparql#",
-    "wgs": "http://www.w3.org/2003/01/geo/wgs84_pos#",
-    "sh": "http://www.w3.org/ns/shacl#",
-    "wd": "http://www.wikidata.org/entity/",
-    "wdt": "http://www.wikidata.org/prop/direct/",
+    "rdf": RDF.iri,
+    "rdfs": RDFS.iri,
+    "owl": OWL.iri,
+    "xsd": XSD.iri,
+    "skos": SKOS.iri,
+    "dct": DCT.iri,
+    "dcat": DCAT.iri,
+    "void": VOID.iri,
+    "prov": PROV.iri,
+    "org": ORG.iri,
+    "schema": SCHEMA.iri,
+    "foaf": FOAF.iri,
+    "time": TIME.iri,
+    "geo": GEO.iri,
+    "wgs": WGS.iri,
+    "sh": SH.iri,
+    "wd": WD.iri,
+    "wdt": WDT.iri,
 }
 
-# Paths under the base IRI of the ontology's namespace, the graphs the server derives, and the
-# dataset itself.
-ONTOLOGY_NS = "ontology#"
-DERIVED_GRAPH = "graph/derived"
-METADATA_GRAPH = "graph/metadata"
-DATASET_PATH = "id/dataset/sister-cities"
-# An auxiliary index for name matching (server/reconcile/matching.py): not data, not part of the merge.
-NAME_INDEX_GRAPH = "graph/name-index"
-
-# Prefix -> path under the base IRI.
+# Prefix -> path under the base IRI (server.uris is the policy these paths follow).
 OWN = {
     "sc": "ontology#",
     "scsh": "shapes#",

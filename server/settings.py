@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.uris import Iris
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BASE_IRI = "https://w3id.org/sistercities/"
 
@@ -75,6 +77,7 @@ class Settings(BaseSettings):
         default_factory=lambda: max(2, os.cpu_count() or 2),
         gt=0,
         description="Processes that evaluate queries; a runaway query occupies one and is killed at the time limit.",
+        json_schema_extra={"shown_default": "number of CPUs, at least 2"},
     )
     reserved_workers: int = Field(
         1,
@@ -122,6 +125,26 @@ class Settings(BaseSettings):
         description="How people reach the data team, published as the contact point of the DCAT "
         "catalogue: a web page or form, or a `mailto:` address. Without it, the home page (the base IRI).",
     )
+
+    @classmethod
+    def shown_default(cls, name: str) -> str:
+        """A setting's default as people read it: paths relative to the project or home, nothing for None."""
+        field = cls.model_fields[name]
+        extra = field.json_schema_extra or {}
+        if "shown_default" in extra:
+            return str(extra["shown_default"])
+        value = field.default
+        if isinstance(value, Path):
+            if value.is_relative_to(PROJECT_ROOT):
+                return f"./{value.relative_to(PROJECT_ROOT)}"
+            if value.is_relative_to(Path.home()):
+                return f"~/{value.relative_to(Path.home())}"
+        return "" if value is None else str(value)
+
+    @property
+    def iris(self) -> Iris:
+        """Every IRI the server mints, under the base IRI (the URI policy)."""
+        return Iris(self.base_iri)
 
     @field_validator("worker_malloc")
     @classmethod

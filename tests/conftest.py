@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from server.settings import Settings
-from server.store.build import Dataset, open_store
+from server.store.build import open_store
+from server.store.dataset import Dataset
 from server.validation.validator import Validator
 from tests.live import live_server
 

@@ -1,7 +1,7 @@
 """The result cache: repeated queries are answered from memory only while the data version holds.
 
-The engine under the cache is a real one: pyoxigraph evaluating in this process through the
-workers' own `run_job`, counting how often it is asked.
+The engine under the cache is a real one: pyoxigraph evaluating in this process (LocalEngine,
+which runs the workers' own jobs), counting how often it is asked.
 """
 
 from __future__ import annotations
@@ -16,42 +16,24 @@ import pytest
 
 from server import formats
 from server.query.cache import CachingEngine, with_cache
-from server.query.engine import DataVersion, QueryAnswer, QueryFailed, QueryRequest
-from server.query.workers import Job, run_job
+from server.query.engine import DataVersion, QueryAnswer, QueryRequest, QuerySyntaxError
+from server.query.local import LocalEngine
 from tests.live import live_server
 
 EX = "http://example.org/"
 COUNT = QueryRequest("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", formats.TSV)
 
 
-class InProcessEngine:
+class InProcessEngine(LocalEngine):
     """pyoxigraph in this process, with a version that changes when the data does."""
 
-    query_timeout = 30.0
-    max_rows = 1000
-
     def __init__(self, tag: str | None = "v1") -> None:
-        self.store = ox.Store()
-        self.version = DataVersion(tag, None)
+        super().__init__(ox.Store(), {}, DataVersion(tag, None), max_rows=1000)
         self.evaluations = 0
-
-    async def start(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def data_version(self) -> DataVersion:
-        return self.version
-
-    async def export(self, fmt: formats.Format, path: Path, left_out: tuple[str, ...] = ()) -> None:
-        raise NotImplementedError
 
     async def execute(self, request: QueryRequest) -> QueryAnswer:
         self.evaluations += 1
-        job = Job(request.query, request.result_format.key, (), (), request.max_rows or self.max_rows)
-        status, *rest = run_job(self.store, job, {})
-        if status != "ok":
-            raise QueryFailed(str(rest[0]))
-        return QueryAnswer(rest[0], request.result_format, rest[1])
+        return await super().execute(request)
 
     def add(self, n: int, tag: str | None) -> None:
         for i in range(n):
@@ -109,7 +91,7 @@ def test_failures_are_not_remembered() -> None:
     cache = CachingEngine(inner, 1_000_000)
     broken = QueryRequest("SELECT * WHERE { ?s ?p }", formats.TSV)
     for _ in range(2):
-        with pytest.raises(QueryFailed):
+        with pytest.raises(QuerySyntaxError):
             asyncio.run(cache.execute(broken))
     assert inner.evaluations == 2
     assert cache.size_bytes == 0

@@ -31,6 +31,19 @@ def test_every_setting_is_documented() -> None:
         assert f"`SISTERCITIES_{name.upper()}`" in README, name
 
 
+def test_the_speed_figures_name_their_results_file_and_date() -> None:
+    """Figures in the README say which recorded run they come from, and that run says so too."""
+    import json
+    import re
+
+    speed = README.split("## Speed", 1)[1].split("\n## ", 1)[0]
+    cited = re.findall(r"`(benchmarks/results/[\w.-]+\.json)`, run on (\d{4}-\d{2}-\d{2})", speed)
+    assert cited, "the Speed section names no results file with its date"
+    for path, day in cited:
+        recorded = json.loads((ROOT / path).read_text(encoding="utf-8"))
+        assert recorded["date"].startswith(day), f"{path} was recorded on {recorded['date']}, not {day}"
+
+
 def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from server.settings import Settings
-from server.store.build import Dataset, open_store
+from server.store.build import open_store
+from server.store.dataset import Dataset
 from server.store.links import check_links
 
 ROOT = Path(__file__).resolve().parent.parent

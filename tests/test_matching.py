@@ -9,45 +9,33 @@ import asyncio
 import pyoxigraph as ox
 import pytest
 
-from server.query.engine import DataVersion, QueryAnswer, QueryRequest
-from server.reconcile import matching
-from server.reconcile.matching import Condition, Matcher, Query, QueryForms, name_index_quads
-from server.store.build import Dataset, open_store
+from server.namespaces import prefixes
+from server.query.local import LocalEngine
+from server.reconcile import keys, matching, schema, scoring
+from server.reconcile.keys import NAME_KEYS, QueryForms
+from server.reconcile.matching import Condition, Matcher, Query
+from server.store import name_index
+from server.store.build import open_store
+from server.store.dataset import Dataset
+from server.store.name_index import name_index_quads
+from server.uris import Iris
 
 BASE = "https://w3id.org/sistercities/"
 ID = BASE + "id/"
-
-
-class StoreEngine:
-    """A QueryEngine over an in-process pyoxigraph store, for testing matching without a server."""
-
-    query_timeout = 30.0
-    max_rows = 100_000
-
-    def __init__(self, store: ox.Store) -> None:
-        self.store = store
-
-    async def execute(self, request: QueryRequest) -> QueryAnswer:
-        body = self.store.query(request.query).serialize(format=ox.QueryResultsFormat.TSV)
-        return QueryAnswer(body, request.result_format)
-
-    async def data_version(self) -> DataVersion:
-        return DataVersion(None, None)
 
 
 @pytest.fixture(scope="module")
 def indexed(dataset: Dataset) -> ox.Store:
     """The published store with its name index (adding it again is harmless once store.build does)."""
     store = open_store(dataset, None)
-    store.extend(name_index_quads(store, dataset.base_iri))
+    store.extend(name_index_quads(store, Iris(dataset.base_iri), NAME_KEYS))
     return store
 
 
 @pytest.fixture(scope="module")
 def matcher(indexed: ox.Store, dataset: Dataset) -> Matcher:
-    engine = StoreEngine(indexed)
-    schema = asyncio.run(matching.load_schema(engine, dataset.base_iri))
-    return Matcher(engine, dataset.base_iri, schema)
+    engine = LocalEngine(indexed, prefixes(dataset.base_iri))
+    return Matcher(engine, dataset.base_iri, asyncio.run(schema.load_schema(engine, dataset.base_iri)))
 
 
 def match(matcher: Matcher, text: str, type_id: str | None = None, **options) -> list[matching.Candidate]:
@@ -81,13 +69,13 @@ def top(matcher: Matcher, text: str, type_id: str | None = None, **options) -> s
     ],
 )
 def test_normalise(text: str, key: str) -> None:
-    assert matching.normalise(text) == key
+    assert keys.normalise(text) == key
 
 
 def test_pinyin_without_tones() -> None:
-    assert matching.pinyin("上海市") == "shang hai shi"
-    assert matching.pinyin("浦东新区") == "pu dong xin qu"
-    assert matching.compact(matching.pinyin("潍坊")) == "weifang"
+    assert keys.pinyin("上海市") == "shang hai shi"
+    assert keys.pinyin("浦东新区") == "pu dong xin qu"
+    assert keys.compact(keys.pinyin("潍坊")) == "weifang"
 
 
 @pytest.mark.parametrize(
@@ -104,28 +92,28 @@ def test_pinyin_without_tones() -> None:
     ],
 )
 def test_designators_are_dropped(key: str, expected: str) -> None:
-    assert expected in matching.strip_designators(key)
+    assert expected in keys.strip_designators(key)
 
 
 def test_designators_leave_short_names_alone() -> None:
-    assert matching.strip_designators("沙市") == set()  # one character left: not a name
-    assert matching.strip_designators("city") == set()
-    assert matching.strip_designators("kuopion kaupunki") == {"kuopion"}
+    assert keys.strip_designators("沙市") == set()  # one character left: not a name
+    assert keys.strip_designators("city") == set()
+    assert keys.strip_designators("kuopion kaupunki") == {"kuopion"}
 
 
 def test_variants_of_a_chinese_place_name() -> None:
-    found = matching.variants("浦东新区", place=True)
+    found = keys.variants("浦东新区", place=True)
     assert {"浦东", "pu dong xin qu", "pu dong"} <= found
-    assert "pudongxinqu" in matching.spellings(found)
+    assert "pudongxinqu" in keys.spellings(found)
 
 
 def test_organisation_names_keep_their_designators() -> None:
-    assert "kuopio" not in matching.variants("city of kuopio", place=False)
+    assert "kuopio" not in keys.variants("city of kuopio", place=False)
 
 
 def test_saint_is_one_word() -> None:
-    assert "saint petersburg" in matching.variants("st petersburg", place=True)
-    assert "saint petersburg" in matching.variants("sankt petersburg", place=True)
+    assert "saint petersburg" in keys.variants("st petersburg", place=True)
+    assert "saint petersburg" in keys.variants("sankt petersburg", place=True)
 
 
 @pytest.mark.parametrize(
@@ -133,7 +121,7 @@ def test_saint_is_one_word() -> None:
     [("297", {"297"}), ("49", {"49", "049", "490000"}), ("31", {"31", "031", "310000"}), ("3707", {"3707", "370700"})],
 )
 def test_code_forms(text: str, codes: set[str]) -> None:
-    assert matching.code_forms(text) == codes
+    assert keys.code_forms(text) == codes
 
 
 @pytest.mark.parametrize(
@@ -149,15 +137,15 @@ def test_code_forms(text: str, codes: set[str]) -> None:
     ],
 )
 def test_wikidata_items(text: str, qid: str | None) -> None:
-    assert matching.wikidata_item(text) == qid
+    assert keys.wikidata_item(text) == qid
 
 
 def test_scores() -> None:
-    keys = matching.Keys(names={"kuopio"}, variants=set(), government={"kuopion kaupunki", "kuopionkaupunki"})
-    assert matching.name_score(QueryForms.of("KUOPIO"), keys) == (100.0, "name")
-    assert matching.name_score(QueryForms.of("City of Kuopio"), keys) == (95.0, "variant")
-    assert matching.name_score(QueryForms.of("Kuopion kaupunki"), keys) == (90.0, "government")
-    score, kind = matching.name_score(QueryForms.of("Kuopioo"), keys)
+    keys = scoring.Keys(names={"kuopio"}, variants=set(), government={"kuopion kaupunki", "kuopionkaupunki"})
+    assert scoring.name_score(QueryForms.of("KUOPIO"), keys) == (100.0, "name")
+    assert scoring.name_score(QueryForms.of("City of Kuopio"), keys) == (95.0, "variant")
+    assert scoring.name_score(QueryForms.of("Kuopion kaupunki"), keys) == (90.0, "government")
+    score, kind = scoring.name_score(QueryForms.of("Kuopioo"), keys)
     assert kind == "fuzzy" and 70 < score < 90
 
 
@@ -165,14 +153,14 @@ def test_scores() -> None:
 
 
 def test_the_index_is_a_graph_of_its_own(indexed: ox.Store) -> None:
-    graph = ox.NamedNode(matching.index_graph(BASE))
+    graph = ox.NamedNode(Iris(BASE).name_index_graph)
     kuopio = ox.NamedNode(ID + "place/kuopio")
-    keys = {q.object.value for q in indexed.quads_for_pattern(kuopio, ox.NamedNode(matching.NAME_KEY), None, graph)}
-    assert {"kuopio", "库奥皮奥"} <= keys
-    government = ox.NamedNode(matching.GOVERNMENT_KEY)
+    names = {q.object.value for q in indexed.quads_for_pattern(kuopio, ox.NamedNode(name_index.NAME_KEY), None, graph)}
+    assert {"kuopio", "库奥皮奥"} <= names
+    government = ox.NamedNode(name_index.GOVERNMENT_KEY)
     assert {q.object.value for q in indexed.quads_for_pattern(kuopio, government, None, graph)} >= {"kuopion kaupunki"}
     # Not data: nothing of it in the default graph (the merge of the source graphs).
-    assert not list(indexed.quads_for_pattern(None, ox.NamedNode(matching.NAME_KEY), None, ox.DefaultGraph()))
+    assert not list(indexed.quads_for_pattern(None, ox.NamedNode(name_index.NAME_KEY), None, ox.DefaultGraph()))
     assert all(
         q.predicate.value.startswith("urn:sistercities:index#")
         for q in indexed.quads_for_pattern(None, None, None, graph)
@@ -181,21 +169,21 @@ def test_the_index_is_a_graph_of_its_own(indexed: ox.Store) -> None:
 
 def test_building_the_index_twice_changes_nothing(indexed: ox.Store) -> None:
     before = len(indexed)
-    indexed.extend(name_index_quads(indexed, BASE))
+    indexed.extend(name_index_quads(indexed, Iris(BASE), NAME_KEYS))
     assert len(indexed) == before
 
 
 def test_the_fast_loader_writes_the_same_index(indexed: ox.Store, dataset: Dataset) -> None:
-    graph = ox.NamedNode(matching.index_graph(BASE))
+    graph = ox.NamedNode(Iris(BASE).name_index_graph)
     store = open_store(dataset, None)
-    matching.add_name_index(store, dataset.base_iri, chunk=500)  # several chunks
+    name_index.add_name_index(store, Iris(dataset.base_iri), NAME_KEYS, chunk=500)  # several chunks
     assert set(store.quads_for_pattern(None, None, None, graph)) == set(
         indexed.quads_for_pattern(None, None, None, graph)
     )
 
 
 def test_only_our_entities_are_indexed(indexed: ox.Store) -> None:
-    graph = ox.NamedNode(matching.index_graph(BASE))
+    graph = ox.NamedNode(Iris(BASE).name_index_graph)
     subjects = {q.subject.value for q in indexed.quads_for_pattern(None, None, None, graph)}
     assert subjects and all(s.startswith(ID) for s in subjects)
     assert BASE + "ontology#City" not in subjects

@@ -18,9 +18,10 @@ import rdflib
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, SKOS
 
-from server.publish import metadata
-from server.query.engine import QueryAnswer, QueryRequest
-from server.query.results import capped_solutions_tsv, solutions_as
+from server.namespaces import prefixes
+from server.publish import sitemap
+from server.query.local import LocalEngine
+from server.uris import Iris
 from tests.live import Server, live_server
 from tests.test_remote import oxigraph_endpoint  # noqa: F401 - a fixture: Oxigraph server loaded with our dump
 
@@ -532,32 +533,21 @@ def test_robots(http: httpx.Client, server_url: str) -> None:
     assert "Disallow: /sparql?" in lines and "User-agent: *" in lines
 
 
-class StoreEngine:
-    """Just enough of a QueryEngine over an in-memory store, with a small row cap."""
-
-    def __init__(self, store: ox.Store, max_rows: int) -> None:
-        self.store, self.max_rows = store, max_rows
-
-    async def execute(self, request: QueryRequest) -> QueryAnswer:
-        tsv, truncated = capped_solutions_tsv(self.store.query(request.query), self.max_rows)
-        return QueryAnswer(solutions_as(tsv, request.result_format), request.result_format, truncated)
-
-
 def test_sitemap_splits_into_parts(store: ox.Store) -> None:
     """Beyond one file's URLs, the site is listed in parts that together hold every URL once."""
-    engine = StoreEngine(store, max_rows=40)
-    size = metadata.sitemap_page_size(engine)
-    things = asyncio.run(metadata.thing_count(engine, BASE))
-    pages = metadata.page_count(things, size)
+    engine = LocalEngine(store, prefixes(BASE), max_rows=40)
+    size = sitemap.sitemap_page_size(engine)
+    things = asyncio.run(sitemap.thing_count(engine, Iris(BASE)))
+    pages = sitemap.page_count(things, size)
     assert size == 40 and pages > 2
     listed = [
         url
         for page in range(1, pages + 1)
-        for url in asyncio.run(metadata.page_urls(engine, BASE, "http://h", page, size))
+        for url in asyncio.run(sitemap.page_urls(engine, Iris(BASE), "http://h", page, size))
     ]
-    assert len(listed) == len(set(listed)) == things + len(metadata.STATIC_PAGES)
+    assert len(listed) == len(set(listed)) == things + len(sitemap.STATIC_PAGES)
     assert "http://h/doc/place/kuopio" in listed
-    index = ElementTree.fromstring(metadata.sitemap_index([f"http://h/sitemap-{n}.xml" for n in (1, 2)], None))
+    index = ElementTree.fromstring(sitemap.sitemap_index([f"http://h/sitemap-{n}.xml" for n in (1, 2)], None))
     assert index.tag == f"{SITEMAPS}sitemapindex"
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from server import formats
-from server.query.engine import QueryForm
+from server.query.reading import QueryForm
 from server.sparql.protocol import offered_formats
 from server.web.errors import NotAcceptable
-from server.web.negotiation import negotiate, negotiate_language, prefers_html
+from server.web.negotiation import best_format, negotiate, negotiate_language
+from server.web.problems import PROBLEM_FORMATS
 
 FIREFOX = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 CHROME = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8"
@@ -70,11 +71,21 @@ def test_negotiation_table(accept: str | None, offered: tuple[formats.Format, ..
         assert negotiate(accept, offered).media_type == expected
 
 
-def test_a_browser_is_recognised_and_curl_is_not() -> None:
-    assert prefers_html(FIREFOX)
-    assert not prefers_html("*/*")
-    assert not prefers_html(None)
-    assert not prefers_html("application/json")
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (FIREFOX, "text/html"),
+        (CHROME, "text/html"),
+        ("*/*", "text/plain"),
+        (None, "text/plain"),
+        ("application/json", "application/problem+json"),
+        ("application/problem+json", "application/problem+json"),
+        ("application/sparql-results+json", "text/plain"),
+    ],
+)
+def test_errors_are_pages_for_browsers_and_text_for_curl(accept: str | None, expected: str) -> None:
+    fmt = best_format(accept, PROBLEM_FORMATS) or formats.TEXT
+    assert (formats.PROBLEM_JSON if fmt is formats.JSON else fmt).media_type == expected
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from server.namespaces import NAME_INDEX_GRAPH
 from server.settings import Settings
 
 PREFIXES = """
@@ -137,7 +136,7 @@ def test_every_predicate_and_class_used_in_data_has_an_english_label(store: ox.S
         SELECT DISTINCT ?term WHERE {{
             {{ GRAPH ?g {{ ?s ?term ?o }} }} UNION {{ GRAPH ?g {{ ?s a ?term }} }}
             FILTER(!STRSTARTS(STR(?g), "https://w3id.org/sistercities/graph/sistercities"))
-            FILTER(?g != <{settings.base_iri}{NAME_INDEX_GRAPH}>)
+            FILTER(?g != <{settings.iris.name_index_graph}>)
             FILTER NOT EXISTS {{ ?term rdfs:label ?l FILTER(lang(?l) = "en") }}
             FILTER NOT EXISTS {{ ?term skos:prefLabel ?l FILTER(lang(?l) = "en") }} }}""",
     )

@@ -7,8 +7,9 @@ import re
 import pyoxigraph as ox
 import pytest
 
-from server.settings import Settings
-from server.store.build import DEFAULT_BASE_IRI, Dataset, open_store
+from server.settings import DEFAULT_BASE_IRI, Settings
+from server.store.build import open_store
+from server.store.dataset import Dataset
 
 BASE = DEFAULT_BASE_IRI
 PREFIXES = f"""

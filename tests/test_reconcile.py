@@ -19,9 +19,10 @@ import pytest
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from server.reconcile.matching import add_name_index
+from server.app import store_extensions
 from server.settings import Settings
-from server.store.build import Dataset, open_store
+from server.store.build import open_store
+from server.store.dataset import Dataset
 from tests.live import live_server
 
 pytestmark = pytest.mark.slow
@@ -54,14 +55,11 @@ def valid(instance, name: str) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real server on an on-disk store that has the name index.
 
-    The store is built here (server.store.build.open_store, then the index) and the server reopens it
-    as it is, since its version matches; once store.build adds the index itself, adding it here
-    again changes nothing.
+    The store is built here, with the server's own extensions, and the server reopens it as it is,
+    since its build matches.
     """
     directory = tmp_path_factory.mktemp("reconcile-store")
-    dataset = Dataset.from_settings(Settings())
-    store = open_store(dataset, directory)
-    add_name_index(store, dataset.base_iri)
+    store = open_store(Dataset.from_settings(Settings()), directory, store_extensions())
     store.flush()
     del store
     gc.collect()

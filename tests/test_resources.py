@@ -216,30 +216,25 @@ def test_a_description_costs_a_bounded_number_of_queries() -> None:
 
     from server.linked.resources import describe, graph_sources
     from server.query.engine import QueryAnswer, QueryRequest
-    from server.query.workers import Job, run_job
-    from server.store.build import Dataset, open_store
+    from server.query.local import LocalEngine
+    from server.store.build import open_store
+    from server.store.dataset import Dataset
+    from server.uris import Iris
 
-    store = open_store(Dataset.from_settings(Settings()), None)
-
-    class CountingEngine:
-        query_timeout, max_rows = 30.0, 100_000
-
-        def __init__(self) -> None:
-            self.count = 0
+    class CountingEngine(LocalEngine):
+        count = 0
 
         async def execute(self, request: QueryRequest) -> QueryAnswer:
             self.count += 1
-            job = Job(request.query, request.result_format.key, (), (), request.max_rows or self.max_rows)
-            status, body, truncated = run_job(store, job, {})
-            assert status == "ok", body
-            return QueryAnswer(body, request.result_format, truncated)
+            return await super().execute(request)
 
+    store = open_store(Dataset.from_settings(Settings()), None)
     counts = {}
     for name in ("place/shanghai", "place/moscow", "agreement/kuopio-pudong"):
-        engine = CountingEngine()
+        engine = CountingEngine(store, {})
         sources = asyncio.run(graph_sources(engine))  # once per data version, not per description
         engine.count = 0
-        asyncio.run(describe(engine, BASE + "id/" + name, BASE, sources))
+        asyncio.run(describe(engine, BASE + "id/" + name, Iris(BASE), sources))
         counts[name] = engine.count
     assert max(counts.values()) <= 5, counts
 

@@ -1,4 +1,6 @@
-"""The home page, browsing by kind of thing, and search by name in any of the four languages."""
+"""The home page, browsing by kind of thing, and search by name.
+
+The home page, browsing by kind of thing, and search by name in any of the four languages."""
 
 from __future__ import annotations
 
@@ -7,26 +9,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.labels import Labels
-from server.linked.documents import page_number, per_version
-from server.linked.resources import facts_about
+from server.namespaces import RDFS, SKOS
 from server.query.engine import select
+from server.query.facts import facts_about
 from server.uris import local_url
 from server.web.errors import BadRequest
 from server.web.i18n import reader_language
+from server.web.requests import page_number
+from server.web.services import per_version, services
 
 SEARCH_LIMIT = 100
-RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
-NAME_PROPERTIES = (
-    "http://www.w3.org/2004/02/skos/core#prefLabel",
-    "http://www.w3.org/2004/02/skos/core#altLabel",
-    "http://www.w3.org/2004/02/skos/core#hiddenLabel",
-    "http://www.w3.org/2000/01/rdf-schema#label",
-)
+SEARCHED_NAMES = (SKOS + "prefLabel", SKOS + "altLabel", SKOS + "hiddenLabel", RDFS + "label")
 
 
 async def class_counts(request: Request) -> list[tuple[str, int]]:
     """How many things of each of our classes (counted once per data version)."""
-    namespace = request.app.state.settings.base_iri + "ontology#"
+    namespace = services(request).settings.iris.ontology_namespace
     query = (
         f"SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a ?class "
         f'FILTER(STRSTARTS(STR(?class), "{namespace}")) }} GROUP BY ?class ORDER BY DESC(?n)'
@@ -34,7 +32,7 @@ async def class_counts(request: Request) -> list[tuple[str, int]]:
 
     async def compute() -> list[tuple[str, int]]:
         return [
-            (row["class"].value, int(row["n"].value)) for row in await select(request.app.state.engine, query, 10_000)
+            (row["class"].value, int(row["n"].value)) for row in await select(services(request).engine, query, 10_000)
         ]
 
     return await per_version(request, "class-counts", compute)
@@ -42,15 +40,15 @@ async def class_counts(request: Request) -> list[tuple[str, int]]:
 
 async def triple_count(request: Request) -> int:
     async def compute() -> int:
-        rows = await select(request.app.state.engine, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+        rows = await select(services(request).engine, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
         return int(rows[0]["n"].value)
 
     return await per_version(request, "triple-count", compute)
 
 
 async def labels_of(request: Request, iris: set[str]) -> Labels:
-    base = request.app.state.settings.base_iri
-    return (await facts_about(request.app.state.engine, iris, base)).labels
+    shared = services(request)
+    return (await facts_about(shared.engine, iris, shared.settings.iris)).labels
 
 
 async def index(request: Request) -> Response:
@@ -61,7 +59,7 @@ async def index(request: Request) -> Response:
         "classes": [(iri, labels.best(iri, language), n) for iri, n in counts],
         "triples": await triple_count(request),
     }
-    return request.app.state.templates.TemplateResponse(request, "index.html", context)
+    return services(request).templates.TemplateResponse(request, "index.html", context)
 
 
 async def browse(request: Request) -> Response:
@@ -77,15 +75,16 @@ async def browse(request: Request) -> Response:
         cls = ox.NamedNode(class_iri)
     except ValueError:
         raise BadRequest("Give the class to browse as ?class= with an absolute IRI.") from None
-    page, size = page_number(request), request.app.state.settings.page_size
+    shared = services(request)
+    page, size = page_number(request), shared.settings.page_size
     query = (
-        f"SELECT DISTINCT ?s WHERE {{ ?s a ?type . ?type <{RDFS_SUBCLASS}>* {cls} FILTER(isIRI(?s)) }} "
+        f"SELECT DISTINCT ?s WHERE {{ ?s a ?type . ?type <{RDFS + 'subClassOf'}>* {cls} FILTER(isIRI(?s)) }} "
         f"LIMIT {size + 1} OFFSET {(page - 1) * size}"
     )
-    found = [row["s"].value for row in await select(request.app.state.engine, query)]
+    found = [row["s"].value for row in await select(shared.engine, query)]
     labels = await labels_of(request, {*found, class_iri})
     language = reader_language(request)
-    base = request.app.state.settings.base_iri
+    base = shared.settings.base_iri
     items = sorted(
         ((labels.best(i, language), local_url(base, i) or i, i) for i in found[:size]), key=lambda t: t[0].lower()
     )
@@ -96,7 +95,7 @@ async def browse(request: Request) -> Response:
         "page_number": page,
         "more": len(found) > size,
     }
-    return request.app.state.templates.TemplateResponse(request, "browse.html", context)
+    return shared.templates.TemplateResponse(request, "browse.html", context)
 
 
 async def search(request: Request) -> Response:
@@ -104,20 +103,21 @@ async def search(request: Request) -> Response:
     words = request.query_params.get("q", "").strip()
     if len(words) > 200:
         raise BadRequest("The search text is longer than 200 characters.")
+    shared = services(request)
     results = []
     if words:
         needle = str(ox.Literal(words.lower()))
         # A path of the name properties: the store reads only their triples (not all, then filters).
-        names = "|".join(f"<{p}>" for p in NAME_PROPERTIES)
+        names = "|".join(f"<{p}>" for p in SEARCHED_NAMES)
         query = (
             f"SELECT DISTINCT ?s WHERE {{ ?s {names} ?name "
             f"FILTER(isIRI(?s) && CONTAINS(LCASE(STR(?name)), {needle})) }} LIMIT {SEARCH_LIMIT}"
         )
-        found = [row["s"].value for row in await select(request.app.state.engine, query)]
-        facts = await facts_about(request.app.state.engine, set(found), request.app.state.settings.base_iri)
+        found = [row["s"].value for row in await select(shared.engine, query)]
+        facts = await facts_about(shared.engine, set(found), shared.settings.iris)
         type_labels = await labels_of(request, {t for i in found for t in facts.types.get(i, ())})
         language = reader_language(request)
-        base = request.app.state.settings.base_iri
+        base = shared.settings.base_iri
         results = sorted(
             (
                 facts.labels.best(i, language),
@@ -127,4 +127,4 @@ async def search(request: Request) -> Response:
             for i in found
         )
     context = {"q": words, "results": results}
-    return request.app.state.templates.TemplateResponse(request, "search.html", context)
+    return shared.templates.TemplateResponse(request, "search.html", context)

@@ -14,11 +14,11 @@ import pyoxigraph as ox
 
 from server import uris
 from server.labels import ALTERNATIVE_PROPERTIES, LABEL_PROPERTIES, Labels, local_name
-from server.linked.resources import RDF_TYPE, Description, Statement
+from server.linked.resources import Description, Statement
+from server.namespaces import OWL, RDF_TYPE, SKOS, XSD
+from server.uris import Iris
 
-OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
-SKOS_CLOSE_MATCH = "http://www.w3.org/2004/02/skos/core#closeMatch"
-XSD = "http://www.w3.org/2001/XMLSchema#"
+IDENTITY_LINKS = (OWL + "sameAs", SKOS + "closeMatch")
 # Shown first, in this order, when a resource has them; the rest follow by label.
 LEADING = (
     "party",
@@ -45,7 +45,7 @@ LEADING = (
     "memberDuring",
 )
 NAME_PROPERTIES = {*LABEL_PROPERTIES, *ALTERNATIVE_PROPERTIES}
-HIDDEN = {RDF_TYPE}
+HIDDEN = {RDF_TYPE.value}
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ class Presenter:
         datatype = term.datatype.value
         shown_type = (
             None
-            if datatype.startswith(XSD) or datatype.endswith("langString")
+            if datatype.startswith(XSD.iri) or datatype.endswith("langString")
             else self.labels.best(datatype, self.language)
         )
         return ValueView(term.value, language=term.language, datatype=shown_type, sources=sources)
@@ -189,7 +189,7 @@ class Presenter:
     def conflicts(self) -> list[dict]:
         """Each conflicting claim side by side with this one, property by property."""
         mine = self._by_predicate(self.d.statements)
-        skip = NAME_PROPERTIES | {RDF_TYPE, f"{self.base}ontology#conflictsWith"}
+        skip = NAME_PROPERTIES | HIDDEN | {Iris(self.base).term("conflictsWith")}
         tables = []
         for other_iri, statements in sorted(self.d.conflicts.items()):
             theirs = self._by_predicate(statements)
@@ -279,7 +279,7 @@ def schema_org(description: Description, alignment: dict[str, str], title: str, 
     data: dict = {"@context": "https://schema.org", "@type": types or "Thing", "@id": description.iri, "name": title}
     for statement in description.statements:
         predicate, term = statement.predicate.value, statement.object
-        if predicate in (OWL_SAME_AS, SKOS_CLOSE_MATCH) and isinstance(term, ox.NamedNode):
+        if predicate in IDENTITY_LINKS and isinstance(term, ox.NamedNode):
             data.setdefault("sameAs", []).append(term.value)
         elif predicate in alignment:
             key = local_name(alignment[predicate])
@@ -305,7 +305,7 @@ def schema_org(description: Description, alignment: dict[str, str], title: str, 
 def page_context(
     description: Description, base_iri: str, language: str, alignment: dict[str, str], words: dict[str, str]
 ) -> PageContext:
-    presenter = Presenter(description, base_iri, language, f"{base_iri}graph/derived", words["derived"])
+    presenter = Presenter(description, base_iri, language, Iris(base_iri).derived_graph, words["derived"])
     title = presenter.labels.best(description.iri, language)
     types = [presenter.value(ox.NamedNode(t)) for t in sorted(description.facts.types.get(description.iri, ()))]
     return PageContext(

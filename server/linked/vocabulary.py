@@ -20,17 +20,18 @@ from starlette.responses import Response
 
 from server import formats, uris
 from server.labels import LANGUAGES, local_name
-from server.linked.documents import per_version
-from server.namespaces import prefixes
-from server.query.engine import construct
+from server.namespaces import DCT, prefixes
+from server.query.engine import DataVersion, construct
 from server.query.results import serialise_triples
-from server.web import conditional
+from server.uris import Iris
+from server.validation.validator import Shapes
 from server.web.errors import NotFound
 from server.web.i18n import reader_language
 from server.web.negotiation import negotiate
+from server.web.represent import represent
+from server.web.services import per_version, services
 
 RDF_FORMATS = (formats.TURTLE, formats.HTML, formats.JSON_LD, formats.RDF_XML, formats.N_TRIPLES)
-ONTOLOGY_GRAPH = "graph/sistercities"
 
 
 @dataclass
@@ -131,54 +132,63 @@ def hierarchy_svg(terms: dict[str, Term], language: str) -> Markup:
     )
 
 
-async def graph_triples(request: Request, graph_path: str) -> list[ox.Triple]:
-    """The triples of one of our named graphs, from the store."""
-    graph = request.app.state.settings.base_iri + graph_path
-    query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
-    return await construct(request.app.state.engine, query, max_rows=1_000_000)
+async def ontology_triples(request: Request) -> list[ox.Triple]:
+    """The triples of the ontology's named graph, from the store."""
+    query = (
+        f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{services(request).settings.iris.ontology_graph}> {{ ?s ?p ?o }} }}"
+    )
+    return await construct(services(request).engine, query, max_rows=1_000_000)
 
 
 def to_rdflib(triples: list[ox.Triple]) -> rdflib.Graph:
     return rdflib.Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode(), format="nt")
 
 
-def choose(request: Request, fixed: formats.Format | None) -> formats.Format:
-    return fixed or negotiate(request.headers.get("accept"), RDF_FORMATS)
+async def vocabulary(request: Request, path: str, build_rdf, build_page) -> Response:
+    """/ontology or /shapes: negotiated or a fixed variant (/ontology.ttl), documentation for people."""
+    fmt = uris.VARIANT_EXTENSIONS.get(request.path_params.get("ext", "")) or negotiate(
+        request.headers.get("accept"), RDF_FORMATS
+    )
+    language = reader_language(request)
 
+    async def build(_: DataVersion) -> bytes | Response:
+        return await build_page(language) if fmt is formats.HTML else await build_rdf(fmt)
 
-def vocabulary_headers(path: str, fmt: formats.Format, version, language: str) -> dict[str, str]:
-    links = ", ".join(f'<{path}.{f.extension}>; rel="alternate"; type="{f.media_type}"' for f in RDF_FORMATS)
-    return {
-        **conditional.validators(version, f"{path.strip('/')}-{fmt.key}-{language}"),
-        "Vary": "Accept, Accept-Language",
-        "Content-Location": f"{path}.{fmt.extension}",
-        "Link": links,
-    }
+    headers = {"Content-Location": f"{path}.{fmt.extension}", "Link": uris.alternate_links(path, RDF_FORMATS)}
+    variant = f"{path.strip('/')}-{fmt.key}-{language}"
+    return await represent(request, fmt, variant, build, vary="Accept, Accept-Language", headers=headers)
 
 
 async def ontology(request: Request) -> Response:
     """GET /ontology[.ext] and the version IRI /ontology/{version}."""
-    state = request.app.state
-    base = state.settings.base_iri
-    triples = await per_version(request, "ontology-triples", lambda: graph_triples(request, ONTOLOGY_GRAPH))
+    shared = services(request)
+    iris = shared.settings.iris
+    triples = await per_version(request, "ontology-triples", lambda: ontology_triples(request))
     graph = await per_version(request, "ontology-graph", lambda: _as_graph(triples))
-    ontology_iri = rdflib.URIRef(base + "ontology")
+    ontology_iri = rdflib.URIRef(iris.ontology)
     version = request.path_params.get("version")
     if version is not None and str(graph.value(ontology_iri, OWL.versionInfo)) != version:
         raise NotFound(f"Version {version} of the ontology is not the one published here.")
-    fmt = choose(request, uris.VARIANT_EXTENSIONS.get(request.path_params.get("ext", "")))
-    language = reader_language(request)
-    headers = vocabulary_headers("/ontology", fmt, await state.engine.data_version(), language)
-    if conditional.is_fresh(request, headers):
-        return conditional.not_modified(headers)
-    if fmt is not formats.HTML:
-        return Response(serialise_triples(triples, fmt, prefixes(base)), headers=headers, media_type=fmt.media_type)
-    terms = ontology_terms(graph, base + "ontology#")
-    context = {
+
+    async def build_rdf(fmt: formats.Format) -> bytes:
+        return serialise_triples(triples, fmt, prefixes(iris.base))
+
+    async def build_page(language: str) -> Response:
+        context = ontology_page(graph, iris, language)
+        return shared.templates.TemplateResponse(request, "ontology.html", context)
+
+    return await vocabulary(request, "/ontology", build_rdf, build_page)
+
+
+def ontology_page(graph: rdflib.Graph, iris: Iris, language: str) -> dict:
+    """What the ontology's documentation shows, in the reader's language."""
+    base, ontology_iri = iris.base, rdflib.URIRef(iris.ontology)
+    terms = ontology_terms(graph, iris.ontology_namespace)
+    return {
         "meta": {p: _literals(graph, ontology_iri, p) for p in ("title", "description", "created", "modified")},
         "version": str(graph.value(ontology_iri, OWL.versionInfo) or ""),
         "version_iri": str(graph.value(ontology_iri, OWL.versionIRI) or ""),
-        "licence": str(graph.value(ontology_iri, rdflib.URIRef("http://purl.org/dc/terms/license")) or ""),
+        "licence": str(graph.value(ontology_iri, rdflib.URIRef(DCT + "license")) or ""),
         "ontology_iri": str(ontology_iri),
         "classes": sorted((t for t in terms.values() if t.kind == "class"), key=lambda t: t.name),
         "properties": sorted((t for t in terms.values() if t.kind == "property"), key=lambda t: t.name),
@@ -191,7 +201,6 @@ async def ontology(request: Request) -> Response:
         "formats": RDF_FORMATS,
         "all_languages": LANGUAGES,
     }
-    return state.templates.TemplateResponse(request, "ontology.html", context, headers=headers)
 
 
 async def _as_graph(triples: list[ox.Triple]) -> rdflib.Graph:
@@ -199,7 +208,7 @@ async def _as_graph(triples: list[ox.Triple]) -> rdflib.Graph:
 
 
 def _literals(graph: rdflib.Graph, subject: rdflib.URIRef, name: str) -> dict[str, str]:
-    predicate = rdflib.URIRef("http://purl.org/dc/terms/" + name)
+    predicate = rdflib.URIRef(DCT + name)
     return {o.language or "": str(o) for o in graph.objects(subject, predicate)}
 
 
@@ -295,19 +304,19 @@ def shape_views(graph: rdflib.Graph, base: str) -> list[ShapeView]:
 
 async def shapes(request: Request) -> Response:
     """GET /shapes[.ext]: the SHACL shapes, documented for people and as RDF for programs."""
-    state = request.app.state
-    base = state.settings.base_iri
-    graph: rdflib.Graph = state.shapes
-    fmt = choose(request, uris.VARIANT_EXTENSIONS.get(request.path_params.get("ext", "")))
-    language = reader_language(request)
-    headers = vocabulary_headers("/shapes", fmt, await state.engine.data_version(), language)
-    if conditional.is_fresh(request, headers):
-        return conditional.not_modified(headers)
-    if fmt is not formats.HTML:
+    shared = services(request)
+    iris = shared.settings.iris
+    graph = shared.get(Shapes).graph
+
+    async def build_rdf(fmt: formats.Format) -> bytes:
         triples = list(ox.parse(graph.serialize(format="nt").encode(), format=ox.RdfFormat.N_TRIPLES))
-        return Response(serialise_triples(triples, fmt, prefixes(base)), headers=headers, media_type=fmt.media_type)
-    context = {"shapes": shape_views(graph, base), "formats": RDF_FORMATS, "shapes_iri": base + "shapes"}
-    return state.templates.TemplateResponse(request, "shapes.html", context, headers=headers)
+        return serialise_triples(triples, fmt, prefixes(iris.base))
+
+    async def build_page(_: str) -> Response:
+        context = {"shapes": shape_views(graph, iris.base), "formats": RDF_FORMATS, "shapes_iri": iris.shapes}
+        return shared.templates.TemplateResponse(request, "shapes.html", context)
+
+    return await vocabulary(request, "/shapes", build_rdf, build_page)
 
 
 def term_index(terms: dict[str, Term]) -> dict[str, list[str]]:

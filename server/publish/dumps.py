@@ -1,4 +1,6 @@
-"""Dumps of the whole dataset: the merge as Turtle, N-Triples and JSON-LD, and every graph as
+"""The dumps of the whole dataset at /dumps/, produced once per data version.
+
+Dumps of the whole dataset: the merge as Turtle, N-Triples and JSON-LD, and every graph as
 N-Quads or TriG (the source graphs with the default graph that is their merge).
 
 The server publishes them at /dumps/, produced once per data version with the engine's native
@@ -33,31 +35,23 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 
-import pyoxigraph as ox
-from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from werkzeug.datastructures import MIMEAccept
-from werkzeug.http import parse_accept_header
 
 from server import formats
-from server.namespaces import NAME_INDEX_GRAPH
 from server.query.engine import DataVersion, EngineError, QueryEngine
-from server.web import conditional
+from server.store.dump import with_graphs
 from server.web.errors import NotFound, ServiceUnavailable
+from server.web.negotiation import accepts_encoding
+from server.web.represent import represent
+from server.web.services import services
 
 log = logging.getLogger(__name__)
 
-DUMP_FORMATS = (formats.TURTLE, formats.N_TRIPLES, formats.JSON_LD, formats.N_QUADS, formats.TRIG)
-
-# Not in the format registry (server.formats), which lists serialisations of RDF: the type of a
-# gzip file (RFC 6713), as it is served for the .gz dumps.
 DUMP_STEM = "sistercities"
 # How long the listing page waits for dumps still being produced before showing what is ready.
 LISTING_WAIT_SECONDS = 10.0
@@ -66,37 +60,6 @@ CHUNK = 1024 * 1024
 # Dumps of other data versions are deleted once they have not changed for this long (another
 # server sharing the cache directory that still serves one simply produces it again).
 KEEP_OTHER_VERSIONS_SECONDS = 24 * 3600
-
-
-def with_graphs(fmt: formats.Format) -> bool:
-    """N-Quads and TriG carry the source graphs; the other formats carry the merge."""
-    return fmt in (formats.N_QUADS, formats.TRIG)
-
-
-def write_dump(
-    store: ox.Store,
-    fmt: formats.Format,
-    output: BinaryIO | Path,
-    prefixes: dict[str, str],
-    left_out: Collection[str] = (),
-) -> None:
-    """Stream the store in one format (the dataset is never held in Python objects); the graphs
-    `left_out` (auxiliary indexes, not data) are not written."""
-    named = prefixes if fmt.rdf in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
-    if not with_graphs(fmt):
-        store.dump(output, format=fmt.rdf, from_graph=ox.DefaultGraph(), prefixes=named)
-    elif not left_out:
-        store.dump(output, format=fmt.rdf, prefixes=named)
-    else:
-        ox.serialize(quads_except(store, left_out), output, format=fmt.rdf, prefixes=named)
-
-
-def quads_except(store: ox.Store, left_out: Collection[str]) -> Iterator[ox.Quad]:
-    """Every quad, graph by graph, without reading the graphs left out."""
-    yield from store.quads_for_pattern(None, None, None, ox.DefaultGraph())
-    for graph in sorted(store.named_graphs(), key=str):
-        if isinstance(graph, ox.BlankNode) or graph.value not in left_out:
-            yield from store.quads_for_pattern(None, None, None, graph)
 
 
 # --- What is published --------------------------------------------------------------------
@@ -124,11 +87,7 @@ class DumpSpec:
     @property
     def media_type(self) -> str:
         """The Content-Type the file is served with."""
-        if self.gzipped:
-            return formats.GZIP.media_type
-        return (
-            f"{self.fmt.media_type}; charset=utf-8" if self.fmt.media_type.startswith("text/") else self.fmt.media_type
-        )
+        return formats.GZIP.media_type if self.gzipped else self.fmt.media_type
 
     @property
     def precompressed(self) -> bool:
@@ -170,7 +129,6 @@ class DumpFile:
     sha256: str
     modified: datetime
     encoded_path: Path | None = None  # the gzipped copy of an uncompressed dump
-    encoded_size: int | None = None
 
 
 # --- Producing them -----------------------------------------------------------------------
@@ -232,7 +190,6 @@ class DumpStore:
             facts["sha256"],
             datetime.fromtimestamp(int(stat.st_mtime), tz=UTC),
             encoded,
-            encoded.stat().st_size if encoded is not None else None,
         )
 
     async def ensure(self, engine: QueryEngine, version: str, spec: DumpSpec) -> DumpFile:
@@ -316,11 +273,11 @@ class DumpStore:
 
 
 def dump_store(request: Request) -> DumpStore:
-    return request.app.state.dump_store
+    return services(request).get(DumpStore)
 
 
 async def current_version(request: Request) -> DataVersion:
-    version = await request.app.state.engine.data_version()
+    version = await services(request).engine.data_version()
     if not version.tag:
         raise ServiceUnavailable(
             "The SPARQL store does not record which version of the data it holds, so no dump can be "
@@ -329,54 +286,48 @@ async def current_version(request: Request) -> DataVersion:
     return version
 
 
-def accepts_gzip(request: Request) -> bool:
-    accept = parse_accept_header(request.headers.get("accept-encoding", ""), MIMEAccept)
-    return any(value.lower() in ("gzip", "x-gzip", "*") and quality > 0 for value, quality in accept)
+async def serve_dump(request: Request, spec: DumpSpec, versioned: bool) -> Response:
+    """A dump file, produced first if needed, gzipped on the wire when kept so and accepted."""
+    version = await current_version(request)
+    shared = services(request)
 
+    async def build(_: DataVersion) -> Response:
+        dump = await dump_store(request).ensure(shared.engine, version.tag, spec)
+        encoded = dump.encoded_path is not None and accepts_encoding(request.headers.get("accept-encoding"), "gzip")
+        path, coding = (dump.encoded_path, {"Content-Encoding": "gzip"}) if encoded else (dump.path, {})
+        return FileResponse(path, headers=coding, media_type=spec.media_type, filename=spec.name)
 
-def dump_headers(request: Request, version: DataVersion, spec: DumpSpec, versioned: bool) -> dict[str, str]:
     headers = {
-        **conditional.validators(version, f"dump-{spec.key}"),
         "X-Data-Version": version.tag,
         "Content-Location": str(request.url_for("dump_version", version=version.tag, name=spec.name)),
         "Cache-Control": "public, max-age=31536000, immutable" if versioned else "public, no-cache",
     }
-    if spec.precompressed:
-        headers["Vary"] = "Accept-Encoding"
-    return headers
+    vary = "Accept-Encoding" if spec.precompressed else None
+    return await represent(request, spec.fmt, f"dump-{spec.key}", build, vary=vary, headers=headers)
 
 
-async def serve_dump(request: Request, version: DataVersion, spec: DumpSpec, versioned: bool) -> Response:
-    headers = dump_headers(request, version, spec, versioned)
-    if conditional.is_fresh(request, headers):
-        return conditional.not_modified(headers)
-    dump = await dump_store(request).ensure(request.app.state.engine, version.tag, spec)
-    path = dump.path
-    if dump.encoded_path is not None and accepts_gzip(request):
-        path, headers["Content-Encoding"] = dump.encoded_path, "gzip"
-    return FileResponse(path, headers=headers, media_type=spec.media_type, filename=spec.name)
+def named_dump(request: Request) -> DumpSpec:
+    spec = dump_by_name(request.path_params["name"])
+    if spec is None:
+        raise NotFound(f"There is no dump called {request.path_params['name']}; see {request.url_for('dumps')}.")
+    return spec
 
 
 async def dump(request: Request) -> Response:
     """GET /dumps/{name}: the current version of one dump."""
-    spec = dump_by_name(request.path_params["name"])
-    if spec is None:
-        raise NotFound(f"There is no dump called {request.path_params['name']}; see {request.url_for('dumps')}.")
-    return await serve_dump(request, await current_version(request), spec, versioned=False)
+    return await serve_dump(request, named_dump(request), versioned=False)
 
 
 async def dump_of_version(request: Request) -> Response:
     """GET /dumps/{version}/{name}: one dump of one data version, which never changes."""
-    spec = dump_by_name(request.path_params["name"])
+    spec = named_dump(request)
     version = await current_version(request)
-    if spec is None:
-        raise NotFound(f"There is no dump called {request.path_params['name']}; see {request.url_for('dumps')}.")
     if request.path_params["version"] != version.tag:
         raise NotFound(
             f"Only the current version of the data ({version.tag}) is published; "
             f"it is at {request.url_for('dump', name=spec.name)}."
         )
-    return await serve_dump(request, version, spec, versioned=True)
+    return await serve_dump(request, spec, versioned=True)
 
 
 def human_size(size: int | None) -> str:
@@ -394,7 +345,7 @@ async def listing(request: Request) -> Response:
     """GET /dumps/: the dumps for people, with their sizes and checksums."""
     version = await current_version(request)
     store = dump_store(request)
-    pending = store.produce_in_background(request.app.state.engine, version.tag)
+    pending = store.produce_in_background(services(request).engine, version.tag)
     if pending:
         await asyncio.wait(pending, timeout=LISTING_WAIT_SECONDS)
     rows = []
@@ -408,21 +359,9 @@ async def listing(request: Request) -> Response:
                 "size": human_size(found.size) if found else None,
                 "bytes": found.size if found else None,
                 "sha256": found.sha256 if found else None,
-                "media_type": spec.media_type.split(";")[0],
+                "media_type": spec.media_type,
             }
         )
     headers = {"Cache-Control": "no-cache", "X-Data-Version": version.tag}
-    return request.app.state.templates.TemplateResponse(
-        request,
-        "dumps.html",
-        {"rows": rows, "version": version, "all_ready": all(r["bytes"] is not None for r in rows)},
-        headers=headers,
-    )
-
-
-def register(app: FastAPI) -> None:
-    settings = app.state.settings
-    app.state.dump_store = DumpStore(settings.cache_dir, left_out=(settings.base_iri + NAME_INDEX_GRAPH,))
-    app.add_route("/dumps/", listing, methods=["GET", "HEAD"], name="dumps")
-    app.add_route("/dumps/{name}", dump, methods=["GET", "HEAD"], name="dump")
-    app.add_route("/dumps/{version}/{name}", dump_of_version, methods=["GET", "HEAD"], name="dump_version")
+    context = {"rows": rows, "version": version, "all_ready": all(r["bytes"] is not None for r in rows)}
+    return services(request).templates.TemplateResponse(request, "dumps.html", context, headers=headers)

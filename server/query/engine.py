@@ -14,26 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
 import pyoxigraph as ox
 
 from server import formats
-
-
-class QueryForm(Enum):
-    """What a query returns, which decides the formats it can be answered in."""
-
-    SELECT = "SELECT"
-    ASK = "ASK"
-    CONSTRUCT = "CONSTRUCT"
-    DESCRIBE = "DESCRIBE"
-
-    @property
-    def kind(self) -> formats.Kind:
-        return formats.Kind.RESULTS if self in (QueryForm.SELECT, QueryForm.ASK) else formats.Kind.GRAPH
 
 
 @dataclass(frozen=True)
@@ -144,50 +130,6 @@ class QueryEngine(Protocol):
 
 EXPORT_TIMEOUT = 3600.0  # a full dump of ten million triples takes about a minute
 
-# --- Reading a query's form without parsing it ----------------------------------------------
-
-_PROLOGUE = re.compile(
-    r"""\A(?:\s+|\#[^\n]*\n?
-        |BASE\s*<[^>]*>
-        |PREFIX\s*[A-Za-z0-9_.\-\u00B7-\uFFFF]*:\s*<[^>]*>)*""",
-    re.IGNORECASE | re.VERBOSE,
-)
-_FORM = re.compile(r"(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
-_UPDATE = re.compile(r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b", re.IGNORECASE)
-
-
-def query_form(query: str) -> QueryForm | None:
-    """The form of a query, read from the first keyword after its prologue.
-
-    None when the text is not a query at all; the engine's parser then reports the error.
-    """
-    rest = query[_PROLOGUE.match(query).end() :]
-    match = _FORM.match(rest)
-    return QueryForm(match.group(1).upper()) if match else None
-
-
-def looks_like_update(query: str) -> bool:
-    """True for SPARQL Update text (INSERT DATA, DELETE WHERE, LOAD, ...)."""
-    rest = query[_PROLOGUE.match(query).end() :]
-    return _UPDATE.match(rest) is not None
-
-
-# Strings, IRIs and comments, whose text must not be mistaken for keywords.
-_OPAQUE = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
-    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n]|\\.)*"'
-    r"|'(?:[^'\\\n]|\\.)*'"
-    r'|<[^<>"{}|^`\\\x00-\x20]*>'
-    r"|\#[^\n]*"
-)
-_SERVICE = re.compile(r"(?<![?$:\w])SERVICE(?![\w:-])", re.IGNORECASE)
-
-
-def uses_service(query: str) -> bool:
-    """True when the query calls another endpoint (SERVICE), outside strings, IRIs and comments."""
-    return _SERVICE.search(_OPAQUE.sub(" ", query)) is not None
-
 
 def syntax_error_from(error: SyntaxError) -> QuerySyntaxError:
     """pyoxigraph's query errors read 'error at 3:7: expected ...'; keep line and column apart."""
@@ -211,8 +153,3 @@ async def construct(engine: QueryEngine, query: str, max_rows: int | None = None
     """Run an internal CONSTRUCT and return its triples (read from N-Triples)."""
     answer = await engine.execute(QueryRequest(query, formats.N_TRIPLES, max_rows=max_rows, internal=True))
     return list(ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES))
-
-
-def sparql_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
-    """A term written for a SPARQL query (VALUES, patterns)."""
-    return str(term)

@@ -21,6 +21,7 @@ import httpx
 import pyoxigraph as ox
 
 from server import formats
+from server.namespaces import DCT, OWL
 from server.query import results
 from server.query.engine import (
     EXPORT_TIMEOUT,
@@ -28,13 +29,12 @@ from server.query.engine import (
     EngineUnavailable,
     QueryAnswer,
     QueryFailed,
-    QueryForm,
     QueryRequest,
     QuerySyntaxError,
     QueryTimeout,
-    query_form,
 )
-from server.store.build import DATASET_PATH, METADATA_GRAPH
+from server.query.reading import QueryForm, query_form
+from server.uris import Iris
 
 VERSION_TTL_SECONDS = 30.0
 
@@ -189,11 +189,11 @@ class RemoteEngine:
         now = time.monotonic()
         if self._version and now - self._version[0] < VERSION_TTL_SECONDS:
             return self._version[1]
-        graph, dataset = self.base_iri + METADATA_GRAPH, self.base_iri + DATASET_PATH
+        iris = Iris(self.base_iri)
+        graph, dataset = iris.metadata_graph, iris.dataset
         query = (
             f"SELECT ?version ?modified WHERE {{ GRAPH <{graph}> {{ <{dataset}> "
-            "<http://www.w3.org/2002/07/owl#versionInfo> ?version ; "
-            "<http://purl.org/dc/terms/modified> ?modified } } LIMIT 1"
+            f"<{OWL + 'versionInfo'}> ?version ; <{DCT + 'modified'}> ?modified }} }} LIMIT 1"
         )
         version = DataVersion(None, None)
         try:

@@ -34,8 +34,6 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from server import formats
-from server.publish.dumps import write_dump
-from server.query import results
 from server.query.engine import (
     EXPORT_TIMEOUT,
     DataVersion,
@@ -43,77 +41,17 @@ from server.query.engine import (
     QueryAnswer,
     QueryFailed,
     QueryRequest,
-    QuerySyntaxError,
     QueryTimeout,
-    graph_terms,
-    syntax_error_from,
 )
+from server.query.jobs import Answered, ExportJob, Job, Reply, answer_of, run_job
 from server.query.pool import SPAWN, PoolBusy, ProcessPool, Spawner, Worker, WorkerFactory
+from server.store.build import Extension, open_store
+from server.store.dataset import Dataset
 
 log = logging.getLogger(__name__)
 
 
 # --- Inside a worker ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Job:
-    """What a worker needs to answer one query; small, so it pickles fast."""
-
-    query: str
-    format_key: str
-    default_graphs: tuple[str, ...]
-    named_graphs: tuple[str, ...]
-    max_rows: int
-
-
-@dataclass(frozen=True)
-class ExportJob:
-    """Write the whole store to a file, natively."""
-
-    format_key: str
-    path: str
-    left_out: tuple[str, ...] = ()
-
-
-# Replies: ("ok", body, truncated) | ("syntax", message, line, column) | ("failed", message)
-Reply = tuple
-
-
-def run_job(store: ox.Store, job: Job | ExportJob, prefixes: dict[str, str]) -> Reply:
-    """Evaluate one query (or export) and serialise its answer; pure, so it is tested without processes."""
-    if isinstance(job, ExportJob):
-        try:
-            write_dump(store, formats.by_key(job.format_key), Path(job.path), prefixes, job.left_out)
-        except OSError as error:
-            return ("failed", f"The dump could not be written: {error}")
-        return ("ok", b"", False)
-    fmt = formats.by_key(job.format_key)
-    has_dataset = bool(job.default_graphs or job.named_graphs)
-    try:
-        answer = store.query(
-            job.query,
-            default_graph=graph_terms(job.default_graphs) if has_dataset else None,
-            named_graphs=graph_terms(job.named_graphs) if has_dataset else None,
-        )
-        if isinstance(answer, ox.QueryBoolean):
-            if fmt.results is None:
-                return ("failed", f"An ASK query cannot be answered as {fmt.label}.")
-            return ("ok", answer.serialize(format=fmt.results), False)
-        if isinstance(answer, ox.QuerySolutions):
-            if fmt.results is None:
-                return ("failed", f"A SELECT query cannot be answered as {fmt.label}.")
-            tsv, truncated = results.capped_solutions_tsv(answer, job.max_rows)
-            return ("ok", results.solutions_as(tsv, fmt), truncated)
-        if fmt.rdf is None:
-            return ("failed", f"A CONSTRUCT or DESCRIBE query cannot be answered as {fmt.label}.")
-        ntriples, truncated = results.capped_triples_ntriples(answer, job.max_rows)
-        return ("ok", results.triples_as(ntriples, fmt, prefixes), truncated)
-    except SyntaxError as error:
-        problem = syntax_error_from(error)
-        return ("syntax", problem.message, problem.line, problem.column)
-    except (OSError, ValueError, RuntimeError) as error:
-        return ("failed", f"The query could not be evaluated: {error}")
 
 
 def serve_jobs(store: ox.Store, conn: Connection, prefixes: dict[str, str]) -> None:
@@ -128,18 +66,17 @@ def serve_jobs(store: ox.Store, conn: Connection, prefixes: dict[str, str]) -> N
 
 @dataclass(frozen=True)
 class StoreSpec:
-    """How a process (re)builds the in-memory store: enough to pickle across spawn."""
+    """How a process builds the in-memory store: the dataset and what features build from it,
+    pickled across spawn."""
 
-    settings_json: str
+    dataset: Dataset
+    extensions: tuple[Extension, ...] = ()
 
 
 def zygote_main(conn: Connection, spec: StoreSpec, prefixes: dict[str, str]) -> None:
     """Build the store, then fork a worker for every request; exit when the pool goes away."""
-    from server.settings import Settings
-    from server.store.build import Dataset, open_store
-
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps killed workers
-    store = open_store(Dataset.from_settings(Settings.model_validate_json(spec.settings_json)), None)
+    store = open_store(spec.dataset, None, spec.extensions)
     conn.send(("ready", len(store)))
     with contextlib.suppress(EOFError, OSError, KeyboardInterrupt):
         while conn.recv() == "fork":
@@ -249,13 +186,13 @@ class WorkerPool:
 
     async def execute(self, request: QueryRequest) -> QueryAnswer:
         max_rows = request.max_rows or self.max_rows
-        job = Job(request.query, request.result_format.key, request.default_graphs, request.named_graphs, max_rows)
-        return self._answer(await self._run(job, self.query_timeout, request.internal), request, max_rows)
+        reply = await self._run(Job.of(request, max_rows), self.query_timeout, request.internal)
+        return answer_of(reply, request, max_rows)
 
     async def export(self, fmt: formats.Format, path: Path, left_out: tuple[str, ...] = ()) -> None:
-        status, *rest = await self._run(ExportJob(fmt.key, str(path), left_out), EXPORT_TIMEOUT, internal=False)
-        if status != "ok":
-            raise QueryFailed(rest[0])
+        reply = await self._run(ExportJob(fmt.key, str(path), left_out), EXPORT_TIMEOUT, internal=False)
+        if not isinstance(reply, Answered):
+            raise QueryFailed(reply.message)
 
     async def _run(self, job: Job | ExportJob, timeout: float, internal: bool) -> Reply:
         """Run a job in an idle worker; a worker still busy at the time limit is killed."""
@@ -287,14 +224,3 @@ class WorkerPool:
             yield
         finally:
             self.public_slots.release()
-
-    @staticmethod
-    def _answer(reply: Reply, request: QueryRequest, max_rows: int) -> QueryAnswer:
-        status = reply[0]
-        if status == "ok":
-            _, body, truncated = reply
-            return QueryAnswer(body, request.result_format, truncated, max_rows if truncated else None)
-        if status == "syntax":
-            _, message, line, column = reply
-            raise QuerySyntaxError(message, line, column)
-        raise QueryFailed(reply[1])

@@ -1,4 +1,6 @@
-"""The example queries of queries/*.rq, with the title and question from their header comments."""
+"""The example queries of queries/*.rq, with their titles and questions.
+
+The example queries of queries/*.rq, with the title and question from their header comments."""
 
 from __future__ import annotations
 
@@ -34,5 +36,12 @@ def read_example(path: Path) -> Example:
     return Example(path.stem, title, " ".join(question), text)
 
 
-def load_examples(directory: Path) -> list[Example]:
-    return [read_example(path) for path in sorted(directory.glob("*.rq"))]
+@dataclass(frozen=True)
+class Examples:
+    """The example queries the query UI offers, in file-name order."""
+
+    items: tuple[Example, ...]
+
+    @classmethod
+    def load(cls, directory: Path) -> Examples:
+        return cls(tuple(read_example(path) for path in sorted(directory.glob("*.rq"))))

@@ -19,18 +19,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import formats
-from server.query.engine import (
-    QueryAnswer,
-    QueryForm,
-    QueryRequest,
-    looks_like_update,
-    query_form,
-    uses_service,
-)
+from server.query.engine import DataVersion, QueryAnswer, QueryRequest
+from server.query.reading import QueryForm, looks_like_update, query_form, uses_service
 from server.sparql import query_ui, service_description
-from server.web import conditional
 from server.web.errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
 from server.web.negotiation import negotiate
+from server.web.represent import represent
+from server.web.requests import read_body, utf8
+from server.web.services import services
 
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
@@ -65,26 +61,6 @@ def _graph_iris(params: list[tuple[str, str]], name: str) -> tuple[str, ...]:
     return iris
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes the limit."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLarge(f"The request body is larger than the limit of {max_bytes} bytes.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise PayloadTooLarge(f"The request body is larger than the limit of {max_bytes} bytes.")
-    return bytes(body)
-
-
-def _utf8(data: bytes, what: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise BadRequest(f"The {what} is not valid UTF-8 (byte {error.start}).") from None
-
-
 async def read_protocol_request(request: Request, max_bytes: int) -> ProtocolRequest:
     """Read a query request in any of the protocol's three forms, refusing updates."""
     url_params = list(request.query_params.multi_items())
@@ -95,9 +71,9 @@ async def read_protocol_request(request: Request, max_bytes: int) -> ProtocolReq
         if content_type == SPARQL_UPDATE:
             raise Forbidden("This endpoint is read-only: SPARQL Update is not accepted.")
         if content_type == FORM:
-            params = url_params + parse_qsl(_utf8(await read_body(request, max_bytes), "form"), keep_blank_values=True)
+            params = url_params + parse_qsl(utf8(await read_body(request, max_bytes), "form"), keep_blank_values=True)
         elif content_type == SPARQL_QUERY:
-            query = _utf8(await read_body(request, max_bytes), "query")
+            query = utf8(await read_body(request, max_bytes), "query")
         else:
             raise UnsupportedMediaType(
                 f"POST a query as {FORM} (query=...) or as {SPARQL_QUERY}; "
@@ -122,10 +98,7 @@ async def read_protocol_request(request: Request, max_bytes: int) -> ProtocolReq
 def offered_formats(form: QueryForm | None, allow_html: bool) -> tuple[formats.Format, ...]:
     """Formats an answer can be given in; HTML is the query UI showing the answer."""
     kind = form.kind if form else formats.Kind.RESULTS
-    offered = formats.of_kind(kind)
-    if kind is formats.Kind.GRAPH:
-        offered += formats.of_kind(formats.Kind.DATASET)
-        offered = tuple(dict.fromkeys(offered))
+    offered = formats.of_kinds(kind, formats.Kind.DATASET) if kind is formats.Kind.GRAPH else formats.of_kind(kind)
     return (*offered, formats.HTML) if allow_html else offered
 
 
@@ -164,49 +137,39 @@ def answer_response(answer: QueryAnswer, extra: dict[str, str]) -> Response:
     return Response(answer.body, headers=headers, media_type=answer.result_format.media_type)
 
 
-def variant_key(protocol: ProtocolRequest, fmt: formats.Format) -> str:
-    """What besides the URL makes a GET answer differ: the negotiated format."""
-    return fmt.key
-
-
 async def run_query(request: Request, protocol: ProtocolRequest, fmt: formats.Format) -> Response:
-    """Answer a query, or 304 when a GET client already holds this version of the answer."""
-    engine = request.app.state.engine
-    validators = {}
-    if request.method in ("GET", "HEAD"):
-        validators = conditional.validators(await engine.data_version(), variant_key(protocol, fmt))
-        validators["Cache-Control"] = "public, no-cache"
-        if conditional.is_fresh(request, validators):
-            return conditional.not_modified({**validators, "Vary": "Accept"})
-    answer = await engine.execute(QueryRequest(protocol.query, fmt, protocol.default_graphs, protocol.named_graphs))
-    return answer_response(answer, validators)
+    """Answer a query; a GET is a representation of the data like any other (304 when the client
+    already holds this version of the answer), a POST is answered afresh."""
+    engine = services(request).engine
+    query = QueryRequest(protocol.query, fmt, protocol.default_graphs, protocol.named_graphs)
+
+    async def build(_: DataVersion) -> Response:
+        return answer_response(await engine.execute(query), {})
+
+    if request.method not in ("GET", "HEAD"):
+        return await build(await engine.data_version())
+    return await represent(request, fmt, fmt.key, build, headers={"Cache-Control": "public, no-cache"})
 
 
 async def service_description_or_ui(request: Request, protocol: ProtocolRequest) -> Response:
     """GET /sparql without a query: the Service Description for machines, the UI for people."""
-    offered = (*formats.of_kind(formats.Kind.GRAPH), formats.TRIG, formats.N_QUADS, formats.HTML)
+    offered = (*formats.of_kinds(formats.Kind.GRAPH, formats.Kind.DATASET), formats.HTML)
     fmt = choose_format(request, protocol, offered)
     if fmt is formats.HTML:
         return query_ui.render(request)
-    settings = request.app.state.settings
-    headers = {
-        **conditional.validators(await request.app.state.engine.data_version(), f"sd-{fmt.key}"),
-        "Vary": "Accept",
-    }
-    if conditional.is_fresh(request, headers):
-        return conditional.not_modified(headers)
-    triples = service_description.describe(
-        service_description.endpoint_url(request),
-        settings,
-        await service_description.named_graphs(request),
-    )
-    body = service_description.serialise(triples, fmt, settings)
-    return Response(body, headers=headers, media_type=fmt.media_type)
+    settings = services(request).settings
+
+    async def build(_: DataVersion) -> bytes:
+        graphs = await service_description.named_graphs(request)
+        triples = service_description.describe(service_description.endpoint_url(request), settings, graphs)
+        return service_description.serialise(triples, fmt, settings)
+
+    return await represent(request, fmt, f"sd-{fmt.key}", build)
 
 
 async def endpoint(request: Request) -> Response:
     """GET, HEAD and POST /sparql."""
-    settings = request.app.state.settings
+    settings = services(request).settings
     protocol = await read_protocol_request(request, settings.max_query_bytes)
     if protocol.query is None:
         if request.method == "POST":

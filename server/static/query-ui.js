@@ -18,24 +18,13 @@
       (t) => XSD + t,
     ),
   );
-  const LABEL_LANGUAGES = ["en", "fi", "sv", "zh"];
+  const LABEL_LANGUAGES = CONFIG.languages;
   const LABEL_BATCH = 500; // IRIs per label query
   const LABEL_MAX = 5000; // IRIs looked up per answer at most (the first ones, as shown)
 
-  const RESULT_FORMATS = [
-    { key: "csv", label: "CSV", ext: "csv" },
-    { key: "tsv", label: "TSV", ext: "tsv" },
-    { key: "json", label: "SPARQL JSON", ext: "json" },
-    { key: "xml", label: "SPARQL XML", ext: "xml" },
-  ];
-  const GRAPH_FORMATS = [
-    { key: "turtle", label: "Turtle", ext: "ttl" },
-    { key: "jsonld", label: "JSON-LD", ext: "jsonld" },
-    { key: "rdfxml", label: "RDF/XML", ext: "rdf" },
-    { key: "ntriples", label: "N-Triples", ext: "nt" },
-    { key: "trig", label: "TriG", ext: "trig" },
-    { key: "nquads", label: "N-Quads", ext: "nq" },
-  ];
+  // From the server's format registry: { key, label, ext, mediaType }.
+  const RESULT_FORMATS = CONFIG.resultFormats;
+  const GRAPH_FORMATS = CONFIG.graphFormats;
 
   // ---------------------------------------------------------------------------------------
   // Small helpers

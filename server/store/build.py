@@ -1,92 +1,57 @@
 """Builds the pyoxigraph store from ontology/ and data/. Knows nothing of HTTP.
 
-Every Turtle file becomes one named graph, <{base}graph/{file stem}>, so that the graph of a
-statement says which source it was taken from (data/sources.ttl links graphs to sources). Links
-that follow from the curated statements (the symmetric sc:twinnedWith and sc:partnerOf, and
-sc:country) are derived once at load time into <{base}graph/derived>.
+Each source file is loaded into its own named graph (server.store.dataset). The default graph is
+the RDF merge of all named graphs, materialised at load time. (pyoxigraph's "default graph as
+union" option returns a triple once per graph that states it, so a fact with two sources would
+be counted twice.) Every graph is a set, so the merge holds each triple once, and any SPARQL
+store that loads our N-Quads dump answers exactly as we do, with no option set.
 
-The default graph is the RDF merge of all named graphs, materialised at load time. (pyoxigraph's
-"default graph as union" option returns a triple once per graph that states it, so a fact with
-two sources would be counted twice.) Every graph is a set, so the merge holds each triple once,
-and any SPARQL store that loads our N-Quads dump answers exactly as we do, with no option set.
-
-The data version is a hash of the source files, so that a store on disk is rebuilt exactly when
-they change, and HTTP caches and dumps can be keyed by it.
+After the data come the derived links, the statistics, whatever the features build from the data
+(extensions, such as reconciliation's name index) and the version record. A store on disk is
+complete once its build record, a small file beside the data naming the data version and each
+extension's revision, has been written: a store is rebuilt exactly when either changes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import cached_property
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import pyoxigraph as ox
 
-from server.namespaces import DATASET_PATH, DERIVED_GRAPH, METADATA_GRAPH, ONTOLOGY_NS
-from server.reconcile.matching import INDEX_REVISION, add_name_index
-from server.settings import DEFAULT_BASE_IRI, Settings
+from server.namespaces import DCT, OWL, XSD
+from server.settings import DEFAULT_BASE_IRI
+from server.store.dataset import Dataset, SourceFile
+from server.store.derive import derive
 from server.store.statistics import write_statistics
+from server.uris import Iris
 
 log = logging.getLogger(__name__)
 
-# Bump when the derivation rules change, so that stores built by older rules are rebuilt.
-DERIVATION_REVISION = "4"
-
-OWL_VERSION_INFO = ox.NamedNode("http://www.w3.org/2002/07/owl#versionInfo")
-DCT_MODIFIED = ox.NamedNode("http://purl.org/dc/terms/modified")
-XSD_DATETIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
-XSD_ANY_URI = "http://www.w3.org/2001/XMLSchema#anyURI"
+# The build record of an on-disk store, written last: what it was built from.
+BUILD_RECORD = "sistercities-build.json"
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """One curated Turtle file and the named graph it is loaded into."""
-
-    path: Path
-    graph: str
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """The source files of the dataset, published under one base IRI."""
-
-    files: tuple[SourceFile, ...]
-    base_iri: str
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Dataset:
-        paths = sorted(settings.ontology_dir.glob("*.ttl")) + sorted(settings.data_dir.rglob("*.ttl"))
-        files = tuple(SourceFile(p, f"{settings.base_iri}graph/{p.stem}") for p in paths)
-        duplicates = {f.graph for f in files if sum(g.graph == f.graph for g in files) > 1}
-        if duplicates:
-            raise ValueError(f"two source files would share a graph: {sorted(duplicates)}")
-        return cls(files, settings.base_iri)
-
-    @cached_property
-    def version(self) -> str:
-        """A short hash of every file's name and content, the rules and the base IRI."""
-        digest = hashlib.sha256(f"{DERIVATION_REVISION}.{INDEX_REVISION}\0{self.base_iri}\0".encode())
-        for source in self.files:
-            digest.update(f"{source.path.name}\0".encode())
-            digest.update(source.path.read_bytes())
-        return digest.hexdigest()[:16]
-
-    @cached_property
-    def last_modified(self) -> datetime:
-        """When a source file last changed: stable across restarts of the same checkout."""
-        newest = max((f.path.stat().st_mtime for f in self.files), default=0.0)
-        return datetime.fromtimestamp(int(newest), tz=UTC)
-
-    def iri(self, path: str) -> str:
-        return self.base_iri + path
+class Extension(Protocol):
+    """Something a feature builds into the store from the data once they are loaded (an index)."""
 
     @property
-    def graphs(self) -> list[str]:
-        return [f.graph for f in self.files]
+    def revision(self) -> str:
+        """Changes when what `write` produces changes, so that older stores are rebuilt."""
+        ...
+
+    def write(self, store: ox.Store, iris: Iris) -> None: ...
+
+
+def build_id(dataset: Dataset, extensions: Sequence[Extension] = ()) -> str:
+    """The data version and the revision of everything built from the data."""
+    revisions = "\0".join(e.revision for e in extensions)
+    return f"{dataset.version}-{hashlib.sha256(revisions.encode()).hexdigest()[:8]}"
 
 
 def rebase(term: ox.NamedNode | ox.BlankNode | ox.Literal, old: str, new: str):
@@ -94,7 +59,7 @@ def rebase(term: ox.NamedNode | ox.BlankNode | ox.Literal, old: str, new: str):
     written in to ours."""
     if isinstance(term, ox.NamedNode) and term.value.startswith(old):
         return ox.NamedNode(new + term.value[len(old) :])
-    if isinstance(term, ox.Literal) and term.datatype.value == XSD_ANY_URI and term.value.startswith(old):
+    if isinstance(term, ox.Literal) and term.datatype == XSD.anyURI and term.value.startswith(old):
         return ox.Literal(new + term.value[len(old) :], datatype=term.datatype)
     if isinstance(term, ox.Literal) and term.datatype.value.startswith(old):
         return ox.Literal(term.value, datatype=rebase(term.datatype, old, new))
@@ -124,102 +89,77 @@ def load_files(store: ox.Store, dataset: Dataset) -> None:
                 store.bulk_extend(rebased_quads(source, dataset.base_iri, graph))
 
 
-def derivation_rules(base_iri: str) -> list[str]:
-    """CONSTRUCT queries whose answers are added to the derived graph, in this order."""
-    prologue = f"PREFIX sc: <{base_iri}{ONTOLOGY_NS}>\nPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
-    twinning = f"<{base_iri}id/concept/agreement-type/twinning>"
-    return [
-        prologue + "CONSTRUCT { ?a sc:partnerOf ?b } WHERE { "
-        "?agreement a sc:PartnershipAgreement ; sc:party ?a , ?b . FILTER(?a != ?b) }",
-        prologue + "CONSTRUCT { ?a sc:twinnedWith ?b } WHERE { "
-        f"?agreement sc:agreementType/skos:broader* {twinning} ; sc:party ?a , ?b . FILTER(?a != ?b) }}",
-        prologue + "CONSTRUCT { ?b sc:twinnedWith ?a . ?a sc:partnerOf ?b . ?b sc:partnerOf ?a } "
-        "WHERE { ?a sc:twinnedWith ?b }",
-        prologue + "CONSTRUCT { ?place sc:country ?country } WHERE { "
-        "?place sc:partOf+ ?country . ?country a sc:Country }",
-    ]
-
-
-def derive(store: ox.Store, base_iri: str) -> int:
-    """Materialise the derived links, in their graph and in the merge; returns how many."""
-    graph = ox.NamedNode(base_iri + DERIVED_GRAPH)
-    for rule in derivation_rules(base_iri):
-        triples = list(store.query(rule))
-        store.extend(ox.Quad(t.subject, t.predicate, t.object, g) for t in triples for g in (graph, ox.DefaultGraph()))
-    return sum(1 for _ in store.quads_for_pattern(None, None, None, graph))
-
-
 def version_quads(dataset: Dataset) -> Iterable[ox.Quad]:
     """The statements that record which version of the sources a store was built from."""
-    subject = ox.NamedNode(dataset.iri(DATASET_PATH))
-    modified = ox.Literal(dataset.last_modified.isoformat(), datatype=XSD_DATETIME)
+    iris = dataset.iris
+    subject = ox.NamedNode(iris.dataset)
+    modified = ox.Literal(dataset.last_modified.isoformat(), datatype=XSD.dateTime)
     return [
         ox.Quad(subject, predicate, value, graph)
-        for graph in (ox.NamedNode(dataset.iri(METADATA_GRAPH)), ox.DefaultGraph())
-        for predicate, value in (
-            (OWL_VERSION_INFO, ox.Literal(dataset.version)),
-            (DCT_MODIFIED, modified),
-        )
+        for graph in (ox.NamedNode(iris.metadata_graph), ox.DefaultGraph())
+        for predicate, value in ((OWL.versionInfo, ox.Literal(dataset.version)), (DCT.modified, modified))
     ]
 
 
-def stored_version(store: ox.Store, dataset: Dataset) -> str | None:
-    subject = ox.NamedNode(dataset.iri(DATASET_PATH))
-    graph = ox.NamedNode(dataset.iri(METADATA_GRAPH))
-    found = store.quads_for_pattern(subject, OWL_VERSION_INFO, None, graph)
-    return next((q.object.value for q in found), None)
+def stored_build(directory: Path) -> str | None:
+    """The build an on-disk store holds, from its build record; None for an incomplete store."""
+    try:
+        return json.loads((directory / BUILD_RECORD).read_text(encoding="utf-8"))["build"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
-def build(store: ox.Store, dataset: Dataset) -> None:
-    """Fill an empty store with the dataset, its derived links and its version."""
+def record_build(directory: Path, dataset: Dataset, build: str) -> None:
+    """Write the build record last, under a temporary name first, so that it is whole or absent."""
+    pending = directory / f".{BUILD_RECORD}.{os.getpid()}"
+    pending.write_text(json.dumps({"build": build, "version": dataset.version}), encoding="utf-8")
+    pending.replace(directory / BUILD_RECORD)
+
+
+def build(store: ox.Store, dataset: Dataset, extensions: Sequence[Extension] = ()) -> None:
+    """Fill an empty store with the dataset, its derived links, what extensions build, and its version."""
     load_files(store, dataset)
-    derived = derive(store, dataset.base_iri)
-    write_statistics(store, dataset.base_iri)  # VoID statistics of the data, before the version record
-    add_name_index(store, dataset.base_iri)  # for reconciliation; after the statistics, outside the merge
+    derived = derive(store, dataset.iris)
+    write_statistics(store, dataset.iris)  # VoID statistics of the data, before anything else is added
+    for extension in extensions:  # outside the merge: auxiliary to the data, not part of them
+        extension.write(store, dataset.iris)
     store.extend(version_quads(dataset))
     store.optimize()
-    log.info(
-        "loaded %d files, derived %d links, version %s",
-        len(dataset.files),
-        derived,
-        dataset.version,
-    )
+    log.info("loaded %d files, derived %d links, version %s", len(dataset.files), derived, dataset.version)
 
 
-def is_current(dataset: Dataset, directory: Path) -> bool:
-    """Whether the on-disk store holds this version of the dataset, looked at read-only."""
-    if not directory.is_dir():
-        return False
-    try:
-        return stored_version(ox.Store.read_only(str(directory)), dataset) == dataset.version
-    except OSError:
-        return False
+def is_current(dataset: Dataset, directory: Path, extensions: Sequence[Extension] = ()) -> bool:
+    """Whether the on-disk store holds this build of the dataset (only its record is read)."""
+    return stored_build(directory) == build_id(dataset, extensions)
 
 
-def open_store(dataset: Dataset, directory: Path | None) -> ox.Store:
+def open_store(dataset: Dataset, directory: Path | None, extensions: Sequence[Extension] = ()) -> ox.Store:
     """An in-memory store, or the on-disk one in `directory`, rebuilt only if the sources changed."""
     if directory is None:
         store = ox.Store()
-        build(store, dataset)
+        build(store, dataset, extensions)
         return store
     directory.mkdir(parents=True, exist_ok=True)
+    wanted = build_id(dataset, extensions)
     store = ox.Store(str(directory))
-    if stored_version(store, dataset) != dataset.version:
+    if stored_build(directory) != wanted:
         log.info("store in %s is out of date; rebuilding", directory)
+        (directory / BUILD_RECORD).unlink(missing_ok=True)
         store.clear()
-        build(store, dataset)
+        build(store, dataset, extensions)
         store.flush()
+        record_build(directory, dataset, wanted)
     return store
 
 
-def ensure_disk_store(dataset: Dataset, directory: Path) -> None:
+def ensure_disk_store(dataset: Dataset, directory: Path, extensions: Sequence[Extension] = ()) -> None:
     """Bring the on-disk store up to date, then close it so that workers can open it read-only.
 
     A store already up to date is only looked at read-only, so server processes starting
     together never contend for the writer's lock.
     """
-    if is_current(dataset, directory):
+    if is_current(dataset, directory, extensions):
         return
-    store = open_store(dataset, directory)
+    store = open_store(dataset, directory, extensions)
     store.flush()
     del store

@@ -1,5 +1,7 @@
-"""Our identity links out (Wikidata, GeoNames, official codes): what they are and whether they
-are well-formed and unique. Used by `sistercities check-links` and described in VoID."""
+"""Our identity links out (Wikidata, GeoNames, official codes) and their check.
+
+What each kind of link is, and whether the links are well-formed and unique. Used by
+`sistercities check-links` and described in VoID."""
 
 from __future__ import annotations
 
@@ -8,9 +10,8 @@ from dataclasses import asdict, dataclass
 
 import pyoxigraph as ox
 
-OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
-SKOS_CLOSE_MATCH = "http://www.w3.org/2004/02/skos/core#closeMatch"
-SKOS_NOTATION = "http://www.w3.org/2004/02/skos/core#notation"
+from server.namespaces import OWL, SKOS
+from server.uris import Iris
 
 
 @dataclass(frozen=True)
@@ -25,24 +26,25 @@ class LinkKind:
 
 
 def link_kinds(base_iri: str) -> tuple[LinkKind, ...]:
+    iris = Iris(base_iri)
     return (
         LinkKind(
-            "Wikidata", OWL_SAME_AS, "wikidata.org", re.compile(r"http://www\.wikidata\.org/entity/Q[1-9][0-9]*\Z")
+            "Wikidata", OWL + "sameAs", "wikidata.org", re.compile(r"http://www\.wikidata\.org/entity/Q[1-9][0-9]*\Z")
         ),
         LinkKind(
-            "GeoNames", SKOS_CLOSE_MATCH, "geonames.org", re.compile(r"https://sws\.geonames\.org/[1-9][0-9]*/\Z")
+            "GeoNames", SKOS + "closeMatch", "geonames.org", re.compile(r"https://sws\.geonames\.org/[1-9][0-9]*/\Z")
         ),
         LinkKind(
             "Finnish municipality code",
-            SKOS_NOTATION,
-            f"{base_iri}ontology#FinnishMunicipalityCode",
+            SKOS + "notation",
+            iris.term("FinnishMunicipalityCode"),
             re.compile(r"[0-9]{3}\Z"),
             literal=True,
         ),
         LinkKind(
             "Chinese division code",
-            SKOS_NOTATION,
-            f"{base_iri}ontology#ChineseDivisionCode",
+            SKOS + "notation",
+            iris.term("ChineseDivisionCode"),
             re.compile(r"[0-9]{6}([0-9]{3})?\Z"),
             literal=True,
         ),

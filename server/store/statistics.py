@@ -21,19 +21,9 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from server.namespaces import DATASET_PATH, METADATA_GRAPH, ONTOLOGY_NS
-
-VOID = "http://rdfs.org/ns/void#"
-SD = "http://www.w3.org/ns/sparql-service-description#"
-DCT = "http://purl.org/dc/terms/"
-DCAT = "http://www.w3.org/ns/dcat#"
-FOAF = "http://xmlns.com/foaf/0.1/"
-OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
-SKOS_CLOSE_MATCH = "http://www.w3.org/2004/02/skos/core#closeMatch"
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-XSD = "http://www.w3.org/2001/XMLSchema#"
-XSD_INTEGER = ox.NamedNode(XSD + "integer")
-XSD_GYEAR = ox.NamedNode(XSD + "gYear")
+from server.namespaces import DCAT, DCT, FOAF, OWL, RDF_TYPE, SD, SKOS, VOID, XSD
+from server.store.sparql_text import string
+from server.uris import Iris
 
 # Properties whose values date what the data are about (agreements, events, figures, sources).
 DATE_PROPERTIES = ("startDate", "endDate", "signingDate", "observationDate")
@@ -58,7 +48,7 @@ LINK_TARGETS = (
         "Wikidata",
         "http://www.wikidata.org/entity/Q2013",
         "https://www.wikidata.org/",
-        OWL_SAME_AS,
+        OWL.sameAs.value,
         ("http://www.wikidata.org/entity/",),
     ),
     LinkTarget(
@@ -66,15 +56,15 @@ LINK_TARGETS = (
         "GeoNames",
         "http://www.wikidata.org/entity/Q830106",
         "https://www.geonames.org/",
-        SKOS_CLOSE_MATCH,
+        SKOS.closeMatch.value,
         ("https://sws.geonames.org/", "http://sws.geonames.org/"),
     ),
 )
 
 
-def linkset_iri(base_iri: str, target: LinkTarget) -> str:
+def linkset_iri(iris: Iris, target: LinkTarget) -> str:
     """A linkset is a dataset of its own, named as the URI policy names datasets."""
-    return f"{base_iri}{DATASET_PATH}-to-{target.key}"
+    return f"{iris.dataset}-to-{target.key}"
 
 
 def _n(iri: str) -> ox.NamedNode:
@@ -82,7 +72,7 @@ def _n(iri: str) -> ox.NamedNode:
 
 
 def _integer(value: int) -> ox.Literal:
-    return ox.Literal(str(value), datatype=XSD_INTEGER)
+    return ox.Literal(str(value), datatype=XSD.integer)
 
 
 def _count(store: ox.Store, query: str) -> int:
@@ -90,14 +80,9 @@ def _count(store: ox.Store, query: str) -> int:
     return int(rows[0]["n"].value) if rows and rows[0]["n"] is not None else 0
 
 
-def _string(iri: str) -> str:
-    """An IRI as a SPARQL string literal (IRIs cannot contain the characters that need escaping)."""
-    return '"' + iri.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def totals(store: ox.Store, base_iri: str) -> dict[str, int]:
+def totals(store: ox.Store, iris: Iris) -> dict[str, int]:
     """The dataset-wide counts of the default graph."""
-    entity_space = _string(base_iri + "id/")
+    entity_space = string(iris.thing_space)
     return {
         "triples": _count(store, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"),
         "entities": _count(
@@ -132,7 +117,7 @@ def graph_sizes(store: ox.Store) -> list[tuple[ox.NamedNode, int]]:
 
 
 def link_count(store: ox.Store, target: LinkTarget) -> int:
-    spaces = " || ".join(f"STRSTARTS(STR(?o), {_string(space)})" for space in target.uri_spaces)
+    spaces = " || ".join(f"STRSTARTS(STR(?o), {string(space)})" for space in target.uri_spaces)
     return _count(
         store, f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s <{target.predicate}> ?o FILTER(isIRI(?o) && ({spaces})) }}"
     )
@@ -143,74 +128,74 @@ def year_of(value: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def temporal_coverage(store: ox.Store, base_iri: str) -> tuple[int, int] | None:
+def temporal_coverage(store: ox.Store, iris: Iris) -> tuple[int, int] | None:
     """The earliest and latest year among the dates of agreements, events, figures and sources."""
-    properties = [f"<{base_iri}{ONTOLOGY_NS}{name}>" for name in DATE_PROPERTIES] + [f"<{DCT}issued>"]
+    properties = [f"<{iris.term(name)}>" for name in DATE_PROPERTIES] + [f"<{DCT.issued.value}>"]
     query = f"SELECT DISTINCT ?d WHERE {{ VALUES ?p {{ {' '.join(properties)} }} ?s ?p ?d FILTER(isLiteral(?d)) }}"
     years = [year for row in store.query(query) if (year := year_of(row["d"].value)) is not None]
     return (min(years), max(years)) if years else None
 
 
-def statistics_triples(store: ox.Store, base_iri: str) -> Iterator[ox.Triple]:
+def statistics_triples(store: ox.Store, iris: Iris) -> Iterator[ox.Triple]:
     """The VoID description of the store's default graph as it is now."""
-    dataset = _n(base_iri + DATASET_PATH)
-    yield ox.Triple(dataset, RDF_TYPE, _n(VOID + "Dataset"))
-    for name, value in totals(store, base_iri).items():
+    dataset = _n(iris.dataset)
+    yield ox.Triple(dataset, RDF_TYPE, VOID.Dataset)
+    for name, value in totals(store, iris).items():
         yield ox.Triple(dataset, _n(VOID + name), _integer(value))
     for cls, count in class_partitions(store):
         partition = ox.BlankNode()
-        yield ox.Triple(dataset, _n(VOID + "classPartition"), partition)
-        yield ox.Triple(partition, _n(VOID + "class"), cls)
-        yield ox.Triple(partition, _n(VOID + "entities"), _integer(count))
+        yield ox.Triple(dataset, VOID.classPartition, partition)
+        yield ox.Triple(partition, VOID["class"], cls)
+        yield ox.Triple(partition, VOID.entities, _integer(count))
     for prop, count in property_partitions(store):
         partition = ox.BlankNode()
-        yield ox.Triple(dataset, _n(VOID + "propertyPartition"), partition)
-        yield ox.Triple(partition, _n(VOID + "property"), prop)
-        yield ox.Triple(partition, _n(VOID + "triples"), _integer(count))
+        yield ox.Triple(dataset, VOID.propertyPartition, partition)
+        yield ox.Triple(partition, VOID.property, prop)
+        yield ox.Triple(partition, VOID.triples, _integer(count))
     for graph, count in graph_sizes(store):
         subset = ox.BlankNode()
-        yield ox.Triple(dataset, _n(VOID + "subset"), subset)
-        yield ox.Triple(subset, RDF_TYPE, _n(VOID + "Dataset"))
-        yield ox.Triple(subset, _n(SD + "name"), graph)
-        yield ox.Triple(subset, _n(VOID + "triples"), _integer(count))
-    coverage = temporal_coverage(store, base_iri)
+        yield ox.Triple(dataset, VOID.subset, subset)
+        yield ox.Triple(subset, RDF_TYPE, VOID.Dataset)
+        yield ox.Triple(subset, SD.name, graph)
+        yield ox.Triple(subset, VOID.triples, _integer(count))
+    coverage = temporal_coverage(store, iris)
     if coverage is not None:
         period = ox.BlankNode()
-        yield ox.Triple(dataset, _n(DCT + "temporal"), period)
-        yield ox.Triple(period, RDF_TYPE, _n(DCT + "PeriodOfTime"))
-        yield ox.Triple(period, _n(DCAT + "startDate"), ox.Literal(f"{coverage[0]:04d}", datatype=XSD_GYEAR))
-        yield ox.Triple(period, _n(DCAT + "endDate"), ox.Literal(f"{coverage[1]:04d}", datatype=XSD_GYEAR))
-    yield from linkset_triples(store, base_iri, dataset)
+        yield ox.Triple(dataset, DCT.temporal, period)
+        yield ox.Triple(period, RDF_TYPE, DCT.PeriodOfTime)
+        yield ox.Triple(period, DCAT.startDate, ox.Literal(f"{coverage[0]:04d}", datatype=XSD.gYear))
+        yield ox.Triple(period, DCAT.endDate, ox.Literal(f"{coverage[1]:04d}", datatype=XSD.gYear))
+    yield from linkset_triples(store, iris, dataset)
 
 
-def linkset_triples(store: ox.Store, base_iri: str, dataset: ox.NamedNode) -> Iterator[ox.Triple]:
+def linkset_triples(store: ox.Store, iris: Iris, dataset: ox.NamedNode) -> Iterator[ox.Triple]:
     for target in LINK_TARGETS:
-        linkset, other = _n(linkset_iri(base_iri, target)), _n(target.node)
-        yield ox.Triple(dataset, _n(VOID + "subset"), linkset)
-        yield ox.Triple(linkset, RDF_TYPE, _n(VOID + "Linkset"))
-        yield ox.Triple(linkset, _n(VOID + "subjectsTarget"), dataset)
-        yield ox.Triple(linkset, _n(VOID + "objectsTarget"), other)
-        yield ox.Triple(linkset, _n(VOID + "linkPredicate"), _n(target.predicate))
-        yield ox.Triple(linkset, _n(VOID + "triples"), _integer(link_count(store, target)))
-        yield ox.Triple(other, RDF_TYPE, _n(VOID + "Dataset"))
-        yield ox.Triple(other, _n(DCT + "title"), ox.Literal(target.title, language="en"))
-        yield ox.Triple(other, _n(FOAF + "homepage"), _n(target.homepage))
+        linkset, other = _n(linkset_iri(iris, target)), _n(target.node)
+        yield ox.Triple(dataset, VOID.subset, linkset)
+        yield ox.Triple(linkset, RDF_TYPE, VOID.Linkset)
+        yield ox.Triple(linkset, VOID.subjectsTarget, dataset)
+        yield ox.Triple(linkset, VOID.objectsTarget, other)
+        yield ox.Triple(linkset, VOID.linkPredicate, _n(target.predicate))
+        yield ox.Triple(linkset, VOID.triples, _integer(link_count(store, target)))
+        yield ox.Triple(other, RDF_TYPE, VOID.Dataset)
+        yield ox.Triple(other, DCT.title, ox.Literal(target.title, language="en"))
+        yield ox.Triple(other, FOAF.homepage, _n(target.homepage))
         for space in target.uri_spaces:
-            yield ox.Triple(other, _n(VOID + "uriSpace"), ox.Literal(space))
+            yield ox.Triple(other, VOID.uriSpace, ox.Literal(space))
 
 
-def in_graphs(triples: Iterable[ox.Triple], base_iri: str) -> Iterator[ox.Quad]:
+def in_graphs(triples: Iterable[ox.Triple], iris: Iris) -> Iterator[ox.Quad]:
     """Each triple in the metadata graph and in the default graph (the merge)."""
-    graphs = (ox.NamedNode(base_iri + METADATA_GRAPH), ox.DefaultGraph())
+    graphs = (ox.NamedNode(iris.metadata_graph), ox.DefaultGraph())
     for triple in triples:
         for graph in graphs:
             yield ox.Quad(triple.subject, triple.predicate, triple.object, graph)
 
 
-def write_statistics(store: ox.Store, base_iri: str) -> int:
+def write_statistics(store: ox.Store, iris: Iris) -> int:
     """Compute the statistics of the store's default graph and add them to it; returns how many
     triples describe them. Call it once the data and derived links are loaded, before anything
     else is added to the metadata graph."""
-    triples = list(statistics_triples(store, base_iri))
-    store.extend(in_graphs(triples, base_iri))
+    triples = list(statistics_triples(store, iris))
+    store.extend(in_graphs(triples, iris))
     return len(triples)

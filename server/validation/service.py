@@ -1,145 +1,30 @@
 """POST /validate: check anyone's RDF against our shapes, for programs and for people.
 
-The same Validator as the `validate` command, so both give the same results. pySHACL cannot be
-interrupted, so validation runs in a worker process that is killed at the time limit; the worker
-parses the submission, tells us which IRIs it mentions, we look their types up in the store
-(which may be remote), and it validates. Nothing submitted is stored or logged.
+The same Validator as the `validate` command, so both give the same results; it runs in a
+validation worker (server.validation.workers). Nothing submitted is stored or logged.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
 
-import pyoxigraph as ox
 import rdflib
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server import formats
-from server.query.engine import QueryEngine, select
-from server.query.pool import PoolBusy, ProcessPool, Spawner
 from server.settings import Settings
-from server.sparql.protocol import read_body
 from server.validation.validator import (
-    RdfSyntaxError,
-    ValidationError,
-    Validator,
-    iris_in,
-    parse_rdf,
-    write_published_report,
+    Shapes,
 )
-from server.web.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType
+from server.validation.workers import ValidationService
+from server.web.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from server.web.negotiation import negotiate
+from server.web.requests import read_body
+from server.web.services import services
 
-TYPE_BATCH = 500
-WORKER_START_SECONDS = 30.0
-PUBLISHED_REPORT_SECONDS = 600.0
-BUSY = "All validation workers are busy; try again shortly."
 MULTIPART = "multipart/form-data"
-
-
-# --- In the worker -----------------------------------------------------------------------------
-
-
-def validation_worker_main(conn: Connection, settings_json: str) -> None:
-    """Parse a submission, report the IRIs it mentions, then validate it with their types."""
-    settings = Settings.model_validate_json(settings_json)
-    validator = Validator.from_settings(settings)
-    conn.send("ready")
-    graph: rdflib.Graph | None = None
-    source = ""
-    with contextlib.suppress(EOFError, OSError, KeyboardInterrupt):
-        while True:
-            job = conn.recv()
-            if job[0] == "parse":
-                _, data, format_key, source = job
-                try:
-                    graph = parse_rdf(data, formats.by_key(format_key), source, settings.base_iri)
-                except RdfSyntaxError as error:
-                    conn.send(("syntax", error.message, error.line, error.column))
-                    continue
-                except ValidationError as error:
-                    conn.send(("failed", str(error)))
-                    continue
-                conn.send(("iris", sorted(str(i) for i in iris_in(graph))))
-            elif job[0] == "published":
-                report = write_published_report(settings)
-                conn.send(("published", report.conforms))
-            elif job[0] == "validate":
-                types = [(rdflib.URIRef(s), rdflib.URIRef(t)) for s, t in job[1]]
-                report = validator.validate(graph, dict.fromkeys(graph.subjects(), source), types)
-                conn.send(("report", report.as_dict(), report.as_turtle()))
-                graph = None
-
-
-# --- In the server ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outcome:
-    report: dict
-    turtle: str
-
-
-async def types_of(engine: QueryEngine, iris: list[str]) -> list[tuple[str, str]]:
-    """The rdf:type statements the published data make about the IRIs a submission mentions."""
-    found = []
-    for start in range(0, len(iris), TYPE_BATCH):
-        values = " ".join(f"<{iri}>" for iri in iris[start : start + TYPE_BATCH])
-        rows = await select(engine, f"SELECT ?s ?type WHERE {{ VALUES ?s {{ {values} }} ?s a ?type }}", 100_000)
-        found += [(row["s"].value, row["type"].value) for row in rows if isinstance(row["type"], ox.NamedNode)]
-    return found
-
-
-class ValidationService:
-    def __init__(self, settings: Settings) -> None:
-        self.timeout = settings.validation_timeout
-        spawner = Spawner(validation_worker_main, (settings.model_dump_json(),))
-        # A replacement worker takes a few seconds to start (it loads pySHACL and the shapes).
-        wait = max(settings.validation_timeout, WORKER_START_SECONDS)
-        self.pool = ProcessPool(spawner, settings.validation_workers, acquire_timeout=wait)
-
-    async def start(self) -> None:
-        await self.pool.start()
-
-    async def close(self) -> None:
-        await self.pool.close()
-
-    async def publish_report(self) -> None:
-        """Validate the published files in a worker (pySHACL would hold the event loop's GIL for
-        seconds in a thread) and keep the report in the cache directory."""
-        try:
-            async with self.pool.lease() as worker:
-                await self.pool.call(worker, ("published",), max(self.timeout, PUBLISHED_REPORT_SECONDS))
-        except PoolBusy:
-            raise ServiceUnavailable(
-                "All validation workers are busy; try again shortly.", {"Retry-After": "5"}
-            ) from None
-        except TimeoutError:
-            raise ServiceUnavailable("Validating the published data took too long and was stopped.") from None
-
-    async def validate(self, data: bytes, fmt: formats.Format, source: str, engine: QueryEngine) -> Outcome:
-        try:
-            async with self.pool.lease() as worker:
-                reply = await self.pool.call(worker, ("parse", data, fmt.key, source), self.timeout)
-                if reply[0] == "iris":
-                    types = await types_of(engine, reply[1])
-                    reply = await self.pool.call(worker, ("validate", types), self.timeout)
-        except PoolBusy:
-            raise ServiceUnavailable(
-                "All validation workers are busy; try again shortly.", {"Retry-After": "5"}
-            ) from None
-        except TimeoutError:
-            raise ServiceUnavailable(f"Validation took longer than {self.timeout:g} seconds and was stopped.") from None
-        if reply[0] == "syntax":
-            _, message, line, column = reply
-            raise BadRequest(str(RdfSyntaxError(source, message, line, column)))
-        if reply[0] == "failed":
-            raise BadRequest(reply[1])
-        return Outcome(reply[1], reply[2])
 
 
 # --- HTTP --------------------------------------------------------------------------------------
@@ -194,11 +79,11 @@ def form_format(choice: str, filename: str) -> formats.Format:
 
 async def form_page(request: Request) -> Response:
     """GET /validate: the form for people."""
-    return request.app.state.templates.TemplateResponse(request, "validate.html", form_context(request))
+    return services(request).templates.TemplateResponse(request, "validate.html", form_context(request))
 
 
 def form_context(request: Request) -> dict:
-    settings = request.app.state.settings
+    settings = services(request).settings
     return {
         "formats": formats.rdf_input_formats(),
         "max_bytes": settings.max_upload_bytes,
@@ -210,31 +95,31 @@ def form_context(request: Request) -> dict:
 
 async def validate(request: Request) -> Response:
     """POST /validate: the SHACL report as JSON, as Turtle or as an HTML page."""
-    state = request.app.state
+    shared = services(request)
     try:
-        data, fmt, source, from_form = await submission(request, state.settings)
+        data, fmt, source, from_form = await submission(request, shared.settings)
         offered = (
             (formats.HTML, formats.JSON, formats.TURTLE) if from_form else (formats.JSON, formats.TURTLE, formats.HTML)
         )
         answer_format = negotiate(request.headers.get("accept"), offered)
-        outcome = await state.validation.validate(data, fmt, source, state.engine)
+        outcome = await shared.get(ValidationService).validate(data, fmt, source, shared.engine)
     except BadRequest as problem:
         if request.headers.get("content-type", "").startswith(MULTIPART):
             context = {**form_context(request), "error": problem.detail}
-            return state.templates.TemplateResponse(request, "validate.html", context, status_code=400)
+            return shared.templates.TemplateResponse(request, "validate.html", context, status_code=400)
         raise
     headers = {"Vary": "Accept", "Cache-Control": "no-store"}
     if answer_format is formats.TURTLE:
-        return Response(outcome.turtle, headers=headers, media_type="text/turtle; charset=utf-8")
+        return Response(outcome.turtle, headers=headers, media_type=formats.TURTLE.media_type)
     if answer_format is formats.HTML:
         context = {
             **form_context(request),
             "outcome": outcome.report,
             "source": source,
-            "hints": fix_hints(state.shapes),
+            "hints": fix_hints(shared.get(Shapes).graph),
             "by_node": by_focus_node(outcome.report),
         }
-        return state.templates.TemplateResponse(request, "validate.html", context, headers=headers)
+        return shared.templates.TemplateResponse(request, "validate.html", context, headers=headers)
     return JSONResponse({**outcome.report, "source": source}, headers=headers)
 
 

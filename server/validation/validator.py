@@ -11,6 +11,7 @@ Parsing goes through pyoxigraph, whose errors carry a line and column.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -25,10 +26,13 @@ from rdflib.namespace import RDF, RDFS, SH, XSD
 
 from server import formats
 from server.namespaces import prefixes
+from server.query.engine import QueryEngine, select
+from server.query.local import LocalEngine
 from server.settings import DEFAULT_BASE_IRI, Settings
-from server.store.build import Dataset, open_store, rebase
+from server.store.build import open_store, rebase
+from server.store.dataset import Dataset
+from server.store.sparql_text import chunks, values_clause
 
-RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 
 
@@ -250,20 +254,33 @@ def read_shapes(settings: Settings) -> rdflib.Graph:
     return shapes
 
 
+@dataclass(frozen=True)
+class Shapes:
+    """The published shapes, read once: what /shapes documents and POST /validate applies."""
+
+    graph: rdflib.Graph
+
+    @classmethod
+    def read(cls, settings: Settings) -> Shapes:
+        return cls(read_shapes(settings))
+
+
 # --- The validator ------------------------------------------------------------------------
 
 TypeResolver = Callable[[Iterable[rdflib.URIRef]], Iterable[tuple[rdflib.URIRef, rdflib.URIRef]]]
 TYPE_LOOKUP_BATCH = 500
 
 
-def types_in_store(store: ox.Store, iris: Iterable[rdflib.URIRef]) -> Iterator[tuple[rdflib.URIRef, rdflib.URIRef]]:
-    """The rdf:type statements of the given IRIs in a store, a few hundred IRIs per query."""
-    pending = sorted({str(iri) for iri in iris})
-    for start in range(0, len(pending), TYPE_LOOKUP_BATCH):
-        values = " ".join(f"<{iri}>" for iri in pending[start : start + TYPE_LOOKUP_BATCH])
-        query = f"SELECT ?s ?type WHERE {{ VALUES ?s {{ {values} }} ?s a ?type }}"
-        for row in store.query(query):
-            yield rdflib.URIRef(row["s"].value), rdflib.URIRef(row["type"].value)
+async def types_of(engine: QueryEngine, iris: Iterable[str]) -> list[tuple[str, str]]:
+    """The rdf:type statements the published data make about some IRIs, a few hundred per query."""
+    queries = [
+        f"SELECT ?s ?type WHERE {{ {values_clause('s', batch)} ?s a ?type }}"
+        for batch in chunks(sorted(set(iris)), TYPE_LOOKUP_BATCH)
+    ]
+    found = []
+    for rows in await asyncio.gather(*(select(engine, query, 100_000) for query in queries)):
+        found += [(s.value, cls.value) for s, cls in rows if isinstance(cls, ox.NamedNode)]
+    return found
 
 
 def class_hierarchy(ontology: rdflib.Graph) -> rdflib.Graph:
@@ -318,12 +335,13 @@ class Validator:
         shapes = read_shapes(settings)
         ontology, _ = read_files(sorted(settings.ontology_dir.glob("*.ttl")), settings.base_iri)
         vocabulary = class_hierarchy(ontology)
-        store: list[ox.Store] = []
+        engine: list[LocalEngine] = []
 
-        def resolve(iris: Iterable[rdflib.URIRef]) -> Iterator[tuple[rdflib.URIRef, rdflib.URIRef]]:
-            if not store:
-                store.append(open_store(dataset, None))
-            return types_in_store(store[0], iris)
+        def resolve(iris: Iterable[rdflib.URIRef]) -> list[tuple[rdflib.URIRef, rdflib.URIRef]]:
+            if not engine:
+                engine.append(LocalEngine(open_store(dataset, None), prefixes(settings.base_iri)))
+            found = asyncio.run(types_of(engine[0], map(str, iris)))
+            return [(rdflib.URIRef(s), rdflib.URIRef(cls)) for s, cls in found]
 
         def read_published() -> tuple[rdflib.Graph, dict]:
             return read_files((f.path for f in dataset.files), settings.base_iri)

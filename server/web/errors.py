@@ -1,21 +1,13 @@
-"""Typed errors that carry their HTTP status, rendered in one place.
+"""Typed errors that carry their HTTP status; route code only raises them.
 
-A problem is rendered as HTML for browsers, as RFC 9457 problem JSON for clients that ask for
-JSON, and as plain text otherwise (what SPARQL clients print). Engine errors map to statuses
-here too, so that route code only raises. Unexpected exceptions are not caught: they are bugs,
-and Starlette answers them with a 500.
+Engine errors map to statuses here too. They are rendered in one place, server.web.problems.
+Unexpected exceptions are not caught: they are bugs, and Starlette answers them with a 500.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
-
-from starlette.requests import Request
-from starlette.responses import Response
-from werkzeug.datastructures import MIMEAccept
-from werkzeug.http import parse_accept_header
 
 from server.query.engine import (
     EngineBusy,
@@ -52,10 +44,6 @@ class Forbidden(HTTPProblem):
 
 class NotFound(HTTPProblem):
     status, title = 404, "Not Found"
-
-
-class MethodNotAllowed(HTTPProblem):
-    status, title = 405, "Method Not Allowed"
 
 
 class PayloadTooLarge(HTTPProblem):
@@ -96,40 +84,3 @@ def from_engine_error(error: EngineError) -> HTTPProblem:
     if isinstance(error, QueryFailed):
         return BadRequest(str(error))
     raise TypeError(f"no HTTP status for {type(error).__name__}")
-
-
-def problem_response(request: Request, problem: HTTPProblem) -> Response:
-    accept = parse_accept_header(request.headers.get("accept", ""), MIMEAccept)
-    choice = accept.best_match(["text/plain", "application/problem+json", "application/json", "text/html"])
-    headers = {**problem.headers, "Vary": "Accept"}
-    if choice == "text/html" and accept["text/html"] >= accept["text/plain"]:
-        templates = request.app.state.templates
-        return templates.TemplateResponse(
-            request,
-            "problem.html",
-            {"problem": problem},
-            status_code=problem.status,
-            headers=headers,
-        )
-    if choice in ("application/problem+json", "application/json"):
-        body = {
-            "type": "about:blank",
-            "title": problem.title,
-            "status": problem.status,
-            "detail": problem.detail,
-        }
-        return Response(json.dumps(body), problem.status, headers, media_type="application/problem+json")
-    return Response(
-        f"{problem.status} {problem.title}: {problem.detail}\n",
-        problem.status,
-        headers,
-        media_type="text/plain",
-    )
-
-
-async def handle_problem(request: Request, problem: HTTPProblem) -> Response:
-    return problem_response(request, problem)
-
-
-async def handle_engine_error(request: Request, error: EngineError) -> Response:
-    return problem_response(request, from_engine_error(error))

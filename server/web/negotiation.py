@@ -1,4 +1,6 @@
-"""Content negotiation: Accept -> one of the offered formats, or 406 naming what is available.
+"""Content negotiation: Accept -> one of the offered formats, or 406.
+
+Content negotiation: Accept -> one of the offered formats, or 406 naming what is available.
 
 Built on werkzeug's Accept parser (q-values, wildcards, specificity). Two decisions of ours:
 a `charset` parameter never excludes a format, because every text we send is UTF-8; and the
@@ -26,7 +28,8 @@ def accepted(header: str | None) -> MIMEAccept:
 
 
 def negotiate(header: str | None, offered: Sequence[Format], default: Format | None = None) -> Format:
-    """The offered format the client prefers; the default when it states no preference."""
+    """The offered format the client prefers; the default when it states no preference; 406 when
+    it accepts none of them."""
     default = default or offered[0]
     if not header or not header.strip():
         return default
@@ -34,6 +37,13 @@ def negotiate(header: str | None, offered: Sequence[Format], default: Format | N
     if best is None:
         raise NotAcceptable(offered)
     return best
+
+
+def best_format(header: str | None, offered: Sequence[Format]) -> Format | None:
+    """The offered format the client prefers, or None when it states no preference or accepts none."""
+    if not header or not header.strip():
+        return None
+    return _best_match(header, tuple(offered))
 
 
 @lru_cache(maxsize=1024)
@@ -45,9 +55,10 @@ def _best_match(header: str, offered: tuple[Format, ...]) -> Format | None:
     return None if best is None else next(f for f in offered if best in f.media_types)
 
 
-def prefers_html(header: str | None) -> bool:
-    """Whether a client names HTML itself, as browsers do (a bare */* is a program)."""
-    return any(value in ("text/html", "application/xhtml+xml") and quality > 0 for value, quality in accepted(header))
+def accepts_encoding(header: str | None, coding: str) -> bool:
+    """Whether Accept-Encoding allows a content coding ("gzip", also as x-gzip or *)."""
+    accept = parse_accept_header(header or "", MIMEAccept)
+    return any(value.lower() in (coding, f"x-{coding}", "*") and quality > 0 for value, quality in accept)
 
 
 def negotiate_language(header: str | None, available: Sequence[str], default: str = "en") -> str:

@@ -21,26 +21,31 @@ from server.web.i18n import page_globals
 KNOWN_PATHS_LIMIT = 1024  # routes x parameters that templates use; a bound, not a working size
 
 
+class RoutePaths:
+    """The paths of an application's named routes, each looked up once."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self._known: dict[tuple, URLPath] = {}
+
+    def path(self, name: str, path_params: dict[str, Any]) -> URLPath:
+        key = (name, *sorted(path_params.items()))
+        if key not in self._known:
+            if len(self._known) >= KNOWN_PATHS_LIMIT:
+                self._known.clear()
+            self._known[key] = self.app.url_path_for(name, **path_params)
+        return self._known[key]
+
+
 def make_templates(app: Starlette, directory: Path) -> Jinja2Templates:
-    app.state.route_paths = {}
+    routes = RoutePaths(app)
+
+    @pass_context
+    def url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> URL:
+        """The absolute URL of a named route, as Starlette's `url_for` gives it."""
+        request = context["request"]
+        return routes.path(name, path_params).make_absolute_url(base_url=request.base_url)
+
     templates = Jinja2Templates(directory=directory, context_processors=[page_globals])
     templates.env.globals["url_for"] = url_for
     return templates
-
-
-@pass_context
-def url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> URL:
-    """The absolute URL of a named route, as Starlette's `url_for` gives it."""
-    request = context["request"]
-    return route_path(request.app, name, path_params).make_absolute_url(base_url=request.base_url)
-
-
-def route_path(app: Starlette, name: str, path_params: dict[str, Any]) -> URLPath:
-    """The path of a route, looked up once per application (kept in its state)."""
-    known: dict[tuple, URLPath] = app.state.route_paths
-    key = (name, *sorted(path_params.items()))
-    if key not in known:
-        if len(known) >= KNOWN_PATHS_LIMIT:
-            known.clear()
-        known[key] = app.url_path_for(name, **path_params)
-    return known[key]

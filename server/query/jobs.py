@@ -1,0 +1,128 @@
+"""One query evaluated over a pyoxigraph store, and its reply as a typed record.
+
+One query (or export) evaluated over a pyoxigraph store, and its reply as a small typed record.
+
+A job is what crosses the pipe to a worker process, and a reply what comes back: both are small
+so that they pickle fast. `run_job` is pure, so it is tested without processes and also serves
+engines that evaluate in-process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from server import formats
+from server.query import results
+from server.query.engine import QueryAnswer, QueryFailed, QueryRequest, QuerySyntaxError, graph_terms
+from server.query.engine import syntax_error_from as syntax_problem
+from server.store.dump import write_dump
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs to answer one query."""
+
+    query: str
+    format_key: str
+    default_graphs: tuple[str, ...]
+    named_graphs: tuple[str, ...]
+    max_rows: int
+
+    @classmethod
+    def of(cls, request: QueryRequest, max_rows: int) -> Job:
+        return cls(request.query, request.result_format.key, request.default_graphs, request.named_graphs, max_rows)
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """Write the whole store to a file, natively."""
+
+    format_key: str
+    path: str
+    left_out: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The answer, serialised in the requested format; truncated at the row cap or not."""
+
+    body: bytes
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The query does not parse; where the parser stopped."""
+
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The query parsed but could not be answered (a format it cannot take, an engine error)."""
+
+    message: str
+
+
+Reply = Answered | Refused | Failed
+
+
+def run_job(store: ox.Store, job: Job | ExportJob, prefixes: dict[str, str]) -> Reply:
+    """Evaluate one query (or export) and serialise its answer."""
+    if isinstance(job, ExportJob):
+        return run_export(store, job, prefixes)
+    fmt = formats.by_key(job.format_key)
+    has_dataset = bool(job.default_graphs or job.named_graphs)
+    try:
+        answer = store.query(
+            job.query,
+            default_graph=graph_terms(job.default_graphs) if has_dataset else None,
+            named_graphs=graph_terms(job.named_graphs) if has_dataset else None,
+        )
+        return serialised(answer, fmt, job.max_rows, prefixes)
+    except SyntaxError as error:
+        problem = syntax_problem(error)
+        return Refused(problem.message, problem.line, problem.column)
+    except (OSError, ValueError, RuntimeError) as error:
+        return Failed(f"The query could not be evaluated: {error}")
+
+
+def serialised(
+    answer: ox.QueryBoolean | ox.QuerySolutions | ox.QueryTriples, fmt: formats.Format, max_rows: int, prefixes: dict
+) -> Reply:
+    """An answer in the requested format, capped at `max_rows` rows or triples."""
+    if isinstance(answer, ox.QueryBoolean):
+        if fmt.results is None:
+            return Failed(f"An ASK query cannot be answered as {fmt.label}.")
+        return Answered(answer.serialize(format=fmt.results))
+    if isinstance(answer, ox.QuerySolutions):
+        if fmt.results is None:
+            return Failed(f"A SELECT query cannot be answered as {fmt.label}.")
+        tsv, truncated = results.capped_solutions_tsv(answer, max_rows)
+        return Answered(results.solutions_as(tsv, fmt), truncated)
+    if fmt.rdf is None:
+        return Failed(f"A CONSTRUCT or DESCRIBE query cannot be answered as {fmt.label}.")
+    ntriples, truncated = results.capped_triples_ntriples(answer, max_rows)
+    return Answered(results.triples_as(ntriples, fmt, prefixes), truncated)
+
+
+def run_export(store: ox.Store, job: ExportJob, prefixes: dict[str, str]) -> Reply:
+    try:
+        write_dump(store, formats.by_key(job.format_key), Path(job.path), prefixes, job.left_out)
+    except OSError as error:
+        return Failed(f"The dump could not be written: {error}")
+    return Answered(b"")
+
+
+def answer_of(reply: Reply, request: QueryRequest, max_rows: int) -> QueryAnswer:
+    """The engine's answer to a request from a job's reply; refusals and failures are raised."""
+    if isinstance(reply, Answered):
+        return QueryAnswer(reply.body, request.result_format, reply.truncated, max_rows if reply.truncated else None)
+    if isinstance(reply, Refused):
+        raise QuerySyntaxError(reply.message, reply.line, reply.column)
+    raise QueryFailed(reply.message)

@@ -1,0 +1,71 @@
+"""What a query is before it runs: its form, an update, a SERVICE call.
+
+What a query is before it runs: its form, whether it is an update, whether it calls SERVICE.
+
+Read from the text with a few regular expressions, without parsing: the form decides the formats
+an answer can be given in (content negotiation happens before the engine sees the query), and
+the engine's own parser reports any syntax error with its position.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from server import formats
+
+
+class QueryForm(Enum):
+    """What a query returns, which decides the formats it can be answered in."""
+
+    SELECT = "SELECT"
+    ASK = "ASK"
+    CONSTRUCT = "CONSTRUCT"
+    DESCRIBE = "DESCRIBE"
+
+    @property
+    def kind(self) -> formats.Kind:
+        return formats.Kind.RESULTS if self in (QueryForm.SELECT, QueryForm.ASK) else formats.Kind.GRAPH
+
+
+_PROLOGUE = re.compile(
+    r"""\A(?:\s+|\#[^\n]*\n?
+        |BASE\s*<[^>]*>
+        |PREFIX\s*[A-Za-z0-9_.\-\u00B7-\uFFFF]*:\s*<[^>]*>)*""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_FORM = re.compile(r"(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
+_UPDATE = re.compile(r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b", re.IGNORECASE)
+
+
+def query_form(query: str) -> QueryForm | None:
+    """The form of a query, read from the first keyword after its prologue.
+
+    None when the text is not a query at all; the engine's parser then reports the error.
+    """
+    rest = query[_PROLOGUE.match(query).end() :]
+    match = _FORM.match(rest)
+    return QueryForm(match.group(1).upper()) if match else None
+
+
+def looks_like_update(query: str) -> bool:
+    """True for SPARQL Update text (INSERT DATA, DELETE WHERE, LOAD, ...)."""
+    rest = query[_PROLOGUE.match(query).end() :]
+    return _UPDATE.match(rest) is not None
+
+
+# Strings, IRIs and comments, whose text must not be mistaken for keywords.
+_OPAQUE = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+    r'|"(?:[^"\\\n]|\\.)*"'
+    r"|'(?:[^'\\\n]|\\.)*'"
+    r'|<[^<>"{}|^`\\\x00-\x20]*>'
+    r"|\#[^\n]*"
+)
+_SERVICE = re.compile(r"(?<![?$:\w])SERVICE(?![\w:-])", re.IGNORECASE)
+
+
+def uses_service(query: str) -> bool:
+    """True when the query calls another endpoint (SERVICE), outside strings, IRIs and comments."""
+    return _SERVICE.search(_OPAQUE.sub(" ", query)) is not None

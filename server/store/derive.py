@@ -1,0 +1,40 @@
+"""Links that follow from the curated statements, derived once when the store is built.
+
+The symmetric sc:twinnedWith and sc:partnerOf come from the agreements, and sc:country from the
+sc:partOf chains. They go into their own graph, <{base}graph/derived>, and into the merge.
+"""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+
+from server.namespaces import SKOS
+from server.store.sparql_text import prologue
+from server.uris import Iris
+
+# Bump when the rules change, so that stores built by older rules are rebuilt.
+DERIVATION_REVISION = "4"
+
+
+def derivation_rules(iris: Iris) -> list[str]:
+    """CONSTRUCT queries whose answers are added to the derived graph, in this order."""
+    start = prologue(iris.ontology_namespace, skos=SKOS.iri)
+    twinning = f"<{iris.thing('concept/agreement-type/twinning')}>"
+    return [
+        start + "CONSTRUCT { ?a sc:partnerOf ?b } WHERE { "
+        "?agreement a sc:PartnershipAgreement ; sc:party ?a , ?b . FILTER(?a != ?b) }",
+        start + "CONSTRUCT { ?a sc:twinnedWith ?b } WHERE { "
+        f"?agreement sc:agreementType/skos:broader* {twinning} ; sc:party ?a , ?b . FILTER(?a != ?b) }}",
+        start + "CONSTRUCT { ?b sc:twinnedWith ?a . ?a sc:partnerOf ?b . ?b sc:partnerOf ?a } "
+        "WHERE { ?a sc:twinnedWith ?b }",
+        start + "CONSTRUCT { ?place sc:country ?country } WHERE { ?place sc:partOf+ ?country . ?country a sc:Country }",
+    ]
+
+
+def derive(store: ox.Store, iris: Iris) -> int:
+    """Materialise the derived links, in their graph and in the merge; returns how many."""
+    graph = ox.NamedNode(iris.derived_graph)
+    for rule in derivation_rules(iris):
+        triples = list(store.query(rule))
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, g) for t in triples for g in (graph, ox.DefaultGraph()))
+    return sum(1 for _ in store.quads_for_pattern(None, None, None, graph))

@@ -1,0 +1,48 @@
+"""The one way a representation of the data is answered.
+
+Every document the server derives from the data (query answers, resource descriptions, the
+vocabularies, VoID, the catalogue, the quality report, sitemaps, dumps) changes only when the
+data version does or another variant is chosen. So each is answered alike: validators from the
+data version and the variant (server.web.conditional), 304 when the client's copy is still good,
+and only otherwise the work of building the body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server import formats
+from server.query.engine import DataVersion
+from server.web import conditional
+from server.web.services import services
+
+Build = Callable[[DataVersion], Awaitable[bytes | Response]]
+
+
+async def represent(
+    request: Request,
+    fmt: formats.Format,
+    variant: str,
+    build: Build,
+    *,
+    vary: str | None = "Accept",
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Answer with the representation `build` makes for the data version, or 304 Not Modified.
+
+    `variant` names what besides the URL and the data makes this answer differ (format,
+    language, page); `build` returns the body in `fmt`, or a whole Response (a rendered page), to
+    which the validators and `headers` are added.
+    """
+    version = await services(request).engine.data_version()
+    sent = {**conditional.validators(version, variant), **({"Vary": vary} if vary else {}), **(headers or {})}
+    if conditional.is_fresh(request, sent):
+        return conditional.not_modified(sent)
+    built = await build(version)
+    if isinstance(built, Response):
+        built.headers.update(sent)
+        return built
+    return Response(built, headers=sent, media_type=fmt.media_type)
