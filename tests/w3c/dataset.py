@@ -61,7 +61,7 @@ class Dataset:
             for name, triples in self.graphs().items()
             for t in triples
         ]
-        return ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+        return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
 
     def describe(self) -> str:
         """Short text for messages: the file names and graph names."""
@@ -72,4 +72,4 @@ class Dataset:
 
 def ntriples(triples: list[ox.Triple]) -> bytes:
     """Triples as N-Triples (absolute IRIs only), the body of a Graph Store Protocol request."""
-    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""

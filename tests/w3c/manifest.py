@@ -174,10 +174,15 @@ class Manifest:
 
     def entries(self) -> list[URIRef]:
         """The tests the manifest lists, in its order (only listed entries are tests)."""
-        head = self.graph.value(self.iri, MF.entries)
-        if head is None:
-            raise ManifestError(f"{self.directory / 'manifest.ttl'} has no mf:entries")
-        return [URIRef(entry) for entry in Collection(self.graph, head)]
+        head = self.required(self.iri, MF.entries)
+        return [URIRef(str(entry)) for entry in Collection(self.graph, head)]
+
+    def required(self, subject: Node, predicate: URIRef) -> Node:
+        """The one value the manifest must give, or a ManifestError naming what is missing."""
+        value = self.graph.value(subject, predicate)
+        if value is None:
+            raise ManifestError(f"{self.folder}/manifest.ttl: {subject} has no {predicate}")
+        return value
 
     def file(self, iri: Node) -> DataFile:
         """The local file behind a public IRI of this folder."""
@@ -219,10 +224,8 @@ def _evaluation_entry(manifest: Manifest, entry: URIRef) -> QueryCase | Skipped:
     if test_type not in EVALUATION_TYPES:
         reason = f"mf:{kind} is not a query-evaluation test (no dataset and no results to compare)"
         return Skipped(str(entry), manifest.folder, kind, reason)
-    action = manifest.graph.value(entry, MF.action)
-    result = manifest.graph.value(entry, MF.result)
-    if action is None or result is None:
-        raise ManifestError(f"{entry} has no mf:action or mf:result")
+    action = manifest.required(entry, MF.action)
+    result = manifest.required(entry, MF.result)
     default = [manifest.file(data) for data in manifest.graph.objects(action, QT.data)]
     named = dict(manifest.named_graph(node) for node in manifest.graph.objects(action, QT.graphData))
     result_file = manifest.file(result)
@@ -233,7 +236,7 @@ def _evaluation_entry(manifest: Manifest, entry: URIRef) -> QueryCase | Skipped:
         test_type=kind,
         approval=manifest.approval(entry),
         requires=tuple(sorted(str(value) for value in manifest.graph.objects(entry, MF.requires))),
-        query=manifest.file(manifest.graph.value(action, QT.query)),
+        query=manifest.file(manifest.required(action, QT.query)),
         dataset=Dataset.of(default, named),
         result=result_file,
         result_format=result_format(result_file),
@@ -261,8 +264,8 @@ def _protocol_case(manifest: Manifest, entry: URIRef) -> ProtocolCase:
     if manifest.graph.value(entry, RDF.type) != MF.ProtocolTest:
         raise ManifestError(f"{entry} is not an mf:ProtocolTest")
     named = dict(manifest.named_graph(node) for node in manifest.graph.objects(entry, UT.graphData))
-    action = manifest.graph.value(entry, MF.action)
-    requests = Collection(manifest.graph, manifest.graph.value(action, HT.requests))
+    action = manifest.required(entry, MF.action)
+    requests = Collection(manifest.graph, manifest.required(action, HT.requests))
     return ProtocolCase(
         iri=str(entry),
         name=manifest.name(entry),

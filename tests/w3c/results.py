@@ -136,13 +136,19 @@ def read_result_set(triples: list[ox.Triple]) -> Solutions | Boolean:
     typed = (RDF_TYPE, ox.NamedNode(RS + "ResultSet"))
     result_set = next(subject for subject, pairs in about.items() if typed in pairs)
     if booleans := values(result_set, "boolean"):
-        return Boolean(booleans[0].value == "true")
-    variables = tuple(term.value for term in values(result_set, "resultVariable"))
+        return Boolean(_text(booleans[0]) == "true")
+    variables = tuple(_text(term) for term in values(result_set, "resultVariable"))
     rows = []
     for solution in values(result_set, "solution"):
         bindings = values(solution, "binding")
-        rows.append({values(b, "variable")[0].value: values(b, "value")[0] for b in bindings})
+        rows.append({_text(values(b, "variable")[0]): values(b, "value")[0] for b in bindings})
     return Solutions(variables, tuple(rows))
+
+
+def _text(term: Term) -> str:
+    if isinstance(term, ox.Literal | ox.NamedNode):
+        return term.value
+    raise Mismatch(f"expected a literal in the result set, found {term}")
 
 
 # Comparing

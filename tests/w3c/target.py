@@ -79,8 +79,11 @@ def graph_sizes(client: httpx.Client, endpoint: str) -> dict[str | None, int]:
     """Triples per non-empty graph, over SPARQL; the default graph under None."""
     response = client.post(endpoint, data={"query": GRAPH_SIZES}, headers={"Accept": "application/sparql-results+json"})
     response.raise_for_status()
+    rows = ox.parse_query_results(response.content, ox.QueryResultsFormat.JSON)
+    if not isinstance(rows, ox.QuerySolutions):
+        raise LoadError(f"{endpoint} answered a SELECT with a boolean")
     sizes: dict[str | None, int] = {}
-    for row in ox.parse_query_results(response.content, ox.QueryResultsFormat.JSON):
+    for row in rows:
         graph = row["g"]
         sizes[graph.value if graph is not None else None] = int(row["n"].value)
     return sizes
