@@ -10,8 +10,9 @@ To plug in another server, write a class with:
   N-Quads document, for a server loaded from a file.
 
 `Session` loads each distinct dataset once and then checks, over SPARQL, that every graph holds
-exactly the triples it should, so a target cannot pass by keeping the previous dataset around or
-by adding its own triples to the default graph.
+exactly as many triples as it should, so a target cannot pass by keeping the previous dataset
+around or by adding its own triples to the default graph. It counts rather than compares contents
+because an engine may canonicalise literals on the way in; the cases themselves judge that.
 """
 
 from __future__ import annotations
