@@ -17,8 +17,8 @@ from tests.w3c.manifest import ProtocolCase, QueryCase, Skipped, evaluation_entr
 from tests.w3c.suites import EVALUATION_FOLDERS, PROTOCOL_FOLDER, find_sparql11, missing_message
 
 UPDATE_REASON = (
-    "SPARQL Update operation: the harness runs the read-only protocol cases, which an endpoint "
-    "that must not change its data (and the suites' datasets) can take"
+    "SPARQL Update operation: only the read-only protocol cases run "
+    "(they need no write access and leave the loaded dataset as it is)"
 )
 
 
