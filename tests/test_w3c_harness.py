@@ -24,7 +24,7 @@ from tests.w3c.manifest import (
     evaluation_entries,
     protocol_cases,
 )
-from tests.w3c.results import Boolean, Graph, Mismatch, Solutions, Term, check, read_csv, read_result_set
+from tests.w3c.results import Boolean, Graph, Mismatch, Solutions, Term, check, read_csv, read_response, read_result_set
 from tests.w3c.suites import EVALUATION_FOLDERS, find_sparql11, missing_message
 from tests.w3c.target import GraphStoreTarget, LoadError, Session, oxigraph_serve
 
@@ -115,6 +115,13 @@ def test_csv_compares_text() -> None:
     check(expected, read_csv("s,o\nhttp://example.org/t,_:b0\nhttp://example.org/s,1.0E6\n"))
     with pytest.raises(Mismatch, match="1000000"):
         check(expected, read_csv("s,o\nhttp://example.org/s,1000000\nhttp://example.org/t,_:b0\n"))
+
+
+def test_answers_that_do_not_parse_are_mismatches() -> None:
+    with pytest.raises(Mismatch, match="does not parse"):
+        read_response("application/sparql-results+json", b'{"head": ')
+    with pytest.raises(Mismatch, match="Content-Type"):
+        read_response("text/html", b"<p>Hello</p>")
 
 
 def test_result_set_vocabulary() -> None:

@@ -90,6 +90,13 @@ def read_expected(result: DataFile, result_format: ResultFormat) -> Results:
 
 def read_response(media_type: str, content: bytes) -> Results:
     """An endpoint's answer, read by its Content-Type (whatever was asked for)."""
+    try:
+        return _read_response(media_type, content)
+    except (SyntaxError, ValueError, UnicodeDecodeError) as error:
+        raise Mismatch(f"the {media_type} answer does not parse: {error}") from error
+
+
+def _read_response(media_type: str, content: bytes) -> Results:
     if media_type in RESULTS_MEDIA_TYPES:
         return from_oxigraph(ox.parse_query_results(content, RESULTS_MEDIA_TYPES[media_type]))
     if media_type == CSV_MEDIA_TYPE:
