@@ -18,23 +18,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from server import __version__
+from server.engines import make_engine
 from server.linked import browse, documents, vocabulary
-from server.namespaces import prefixes
 from server.publish import catalogue, dumps, quality, sitemap, void
-from server.query.cache import CachingEngine, with_cache
-from server.query.engine import DataVersion, EngineError, QueryEngine
+from server.query.cache import CachingEngine
+from server.query.engine import EngineError, QueryEngine
 from server.query.pool import preload_into_workers
-from server.query.remote import RemoteEngine
-from server.query.workers import ForkingZygote, StoreSpec, WorkerPool, read_only_openers
 from server.reconcile import api as reconcile
 from server.reconcile import extend, suggest
-from server.reconcile.keys import NAME_KEYS
 from server.settings import Settings
 from server.sparql import protocol as sparql
 from server.sparql.examples import Examples
-from server.store.build import Extension, ensure_disk_store
-from server.store.dataset import Dataset
-from server.store.name_index import NameIndex
 from server.validation import service as validation
 from server.validation.validator import Shapes
 from server.validation.workers import ValidationService
@@ -45,44 +39,6 @@ from server.web.templating import make_templates
 
 HERE = Path(__file__).resolve().parent
 READ = ["GET", "HEAD"]
-
-
-def store_extensions() -> tuple[Extension, ...]:
-    """What the features build into the store from the data: reconciliation's name index."""
-    return (NameIndex(NAME_KEYS),)
-
-
-def make_engine(settings: Settings) -> QueryEngine:
-    """The store's engine behind the result cache (unless the cache is turned off)."""
-    return with_cache(make_store_engine(settings), settings.result_cache_bytes)
-
-
-def make_store_engine(settings: Settings) -> QueryEngine:
-    """The embedded store (in memory or on disk) or a remote SPARQL endpoint."""
-    namespaces = prefixes(settings.base_iri)
-    if settings.sparql_endpoint:
-        return RemoteEngine(
-            settings.sparql_endpoint,
-            settings.query_timeout,
-            settings.max_result_rows,
-            settings.base_iri,
-            namespaces,
-        )
-    dataset = Dataset.from_settings(settings)
-    version = DataVersion(dataset.version, dataset.last_modified)
-    if settings.store_dir is not None:
-        ensure_disk_store(dataset, settings.store_dir, store_extensions())
-        factory = read_only_openers(settings.store_dir, namespaces)
-    else:
-        factory = ForkingZygote(StoreSpec(dataset, store_extensions()), namespaces)
-    return WorkerPool(
-        factory,
-        settings.query_workers,
-        settings.query_timeout,
-        settings.max_result_rows,
-        version,
-        reserved=settings.reserved_workers,
-    )
 
 
 async def health(request: Request) -> Response:
@@ -127,10 +83,13 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
         preload_into_workers(settings.worker_malloc)  # before any worker process is started
         shared.start(engine or make_engine(settings))
         validation_service = shared.get(ValidationService)
-        await asyncio.gather(shared.engine.start(), validation_service.start())
+        # The validation workers load pySHACL for seconds: queries need not wait for them.
+        validation_started = asyncio.create_task(validation_service.start())
+        await shared.engine.start()
         try:
             yield
         finally:
+            validation_started.cancel()
             await asyncio.gather(shared.engine.close(), validation_service.close())
 
     app = FastAPI(
@@ -144,10 +103,10 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
     shared = Services(settings, make_templates(app, HERE / "templates"))
     for state in (
         Examples.load(settings.queries_dir),
-        Shapes.read(settings),
+        Shapes(settings),
         ValidationService(settings),
         quality.QualityReports(settings),
-        dumps.DumpStore(settings.cache_dir, left_out=(settings.iris.name_index_graph,)),
+        dumps.DumpStore(settings.cache_dir, left_out=(settings.iris.metadata_graph, settings.iris.name_index_graph)),
     ):
         shared.provide(state)
     app.state.services = shared

@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import sys
+import time
 import types
 import typing
 from collections.abc import Callable
@@ -27,19 +28,17 @@ from pydantic.fields import FieldInfo
 from uvicorn.supervisors import Multiprocess
 
 from server import __version__, formats
+from server.engines import make_engine, store_extensions
 from server.namespaces import prefixes
 from server.settings import Settings
 from server.store.build import ensure_disk_store, open_store
 from server.store.dataset import Dataset
 from server.store.dump import DUMP_FORMATS, write_dump
 from server.store.links import check_links
-from server.validation.validator import (
-    RdfSyntaxError,
-    ValidationError,
-    Validator,
-    check_published_data,
-    read_files,
-)
+from server.store.load import LINE_BASED, LoadError, LoadOptions, Progress, Source, source_of
+from server.store.load import load as load_files
+from server.store.location import Build, StoreLocation
+from server.store.sparql_text import valid_iri
 
 EXIT_CONFORMS, EXIT_DOES_NOT_CONFORM, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -137,6 +136,8 @@ def validate(ctx: click.Context, files: tuple[Path, ...], output_format: str, **
     Syntax is checked first (errors name the file, line and column), then the SHACL shapes.
     Exit status: 0 the data conform, 1 they do not, 2 the check could not run.
     """
+    from server.validation.validator import RdfSyntaxError, ValidationError, Validator, read_files
+
     settings = settings_from(ctx, options)
     try:
         validator = Validator.from_settings(settings)
@@ -162,10 +163,10 @@ def validate(ctx: click.Context, files: tuple[Path, ...], output_format: str, **
 @click.pass_context
 def serve(ctx: click.Context, log_level: str, **options: Any) -> None:
     """Validate and load the dataset, then serve it: SPARQL endpoint, pages, metadata and dumps."""
-    from server.app import store_extensions  # here: other commands need not load the web stack
-
     settings = settings_from(ctx, options)
-    if settings.validate_on_load and not settings.sparql_endpoint:
+    if settings.validate_on_load and serves_curated_files(settings):
+        from server.validation.validator import check_published_data
+
         report = check_published_data(settings)
         if report is not None and not report.conforms:
             click.echo(report.as_text(), err=True)
@@ -185,18 +186,30 @@ def serve(ctx: click.Context, log_level: str, **options: Any) -> None:
     serve_http(settings, listener, log_level)
 
 
+def serves_curated_files(settings: Settings) -> bool:
+    """Whether the server publishes the curated files (not a remote store or data loaded with `load`)."""
+    if settings.sparql_endpoint:
+        return False
+    live = StoreLocation(settings.store_dir).current() if settings.store_dir else None
+    return live is None or live.record.kind == "curated"
+
+
 def serve_http(settings: Settings, listener: socket.socket, log_level: str) -> None:
     """Run uvicorn on the bound socket: in this process, or in `http_workers` processes sharing it.
 
     Each HTTP process builds its own application (query workers, result cache) from the settings
     handed down in the environment; nothing else is shared, so any of them can answer any request.
     """
-    from server.app import SETTINGS_ENVIRONMENT, create_app
-
     options = {"log_level": log_level, "proxy_headers": True, "server_header": False}
     if settings.http_workers == 1:
-        uvicorn.Server(uvicorn.Config(create_app(settings), **options)).run(sockets=[listener])
+        engine = make_engine(settings)
+        engine.launch()  # its processes start while the web stack is imported
+        from server.app import create_app
+
+        uvicorn.Server(uvicorn.Config(create_app(settings, engine), **options)).run(sockets=[listener])
         return
+    from server.app import SETTINGS_ENVIRONMENT
+
     os.environ[SETTINGS_ENVIRONMENT] = settings.model_dump_json()
     config = uvicorn.Config("server.app:app_from_environment", factory=True, workers=settings.http_workers, **options)
     Multiprocess(config, sockets=[listener]).run()
@@ -240,6 +253,114 @@ def get(
     sys.exit(EXIT_CONFORMS if response.status_code < 400 else EXIT_DOES_NOT_CONFORM)
 
 
+class LoadProgress(Progress):
+    """On a terminal, a progress bar of the bytes read, with the triples seen (N-Triples and
+    N-Quads have one per line), the rate, the time elapsed and an estimate of the time left;
+    always, one line of summary at the end."""
+
+    def __init__(self, sources: list[Source]) -> None:
+        self.sources = sources
+        self.wanted = sys.stderr.isatty()
+        sizes = [s.size() for s in sources]
+        self.total = None if None in sizes else sum(sizes)
+        self.line_based = all(s.fmt in LINE_BASED for s in sources)
+        self.bytes_read = self.lines = 0
+        self.started = time.monotonic()
+        self.bar: Any = None
+
+    def __enter__(self) -> LoadProgress:
+        if self.wanted and self.total:
+            self.bar = click.progressbar(
+                length=self.total, label="loading", file=sys.stderr, item_show_func=self.describe, show_eta=True
+            )
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+        elif self.wanted:
+            click.echo(file=sys.stderr)
+
+    def __call__(self, bytes_read: int, lines: int) -> None:
+        self.bytes_read += bytes_read
+        self.lines += lines
+        if self.bar is not None:
+            self.bar.update(bytes_read, self.lines)
+        elif self.wanted:
+            click.echo(f"\rloading: {self.describe(self.lines)}", nl=False, err=True)
+
+    def describe(self, _: object = None) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        read = f"{self.bytes_read / 1e6:,.0f} MB"
+        if self.line_based:
+            return f"{read}, {self.lines:,} triples, {self.lines / elapsed:,.0f}/s, {elapsed:.0f} s"
+        return f"{read}, {self.bytes_read / 1e6 / elapsed:,.1f} MB/s, {elapsed:.0f} s"
+
+    def summary(self, build: Build) -> None:
+        elapsed = time.monotonic() - self.started
+        click.echo(
+            f"Loaded {build.record.quads:,} quads from {len(self.sources)} input(s) in {elapsed:.1f} s "
+            f"({build.record.quads / max(elapsed, 1e-6):,.0f} quads/s); data version {build.record.version} "
+            f"is live in {build.path}"
+        )
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--graph", help="The named graph (an IRI) for the triples of triples files (default: the default graph).")
+@click.option(
+    "--format", "format_name", help="The format of every input, as an extension (nq, ttl, jsonld...) or media type."
+)
+@click.option("--base", "input_base", help="The base IRI against which relative IRIs in the inputs resolve.")
+@click.option("--statistics/--no-statistics", default=True, help="Compute the VoID statistics before going live.")
+@click.option("--name-index/--no-name-index", default=False, help="Build reconciliation's name index of our things.")
+@click.option("--derive/--no-derive", default=False, help="Derive sc:twinnedWith etc. (data in our vocabulary).")
+@setting_options
+@click.pass_context
+def load(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    graph: str | None,
+    format_name: str | None,
+    input_base: str | None,
+    statistics: bool,
+    name_index: bool,
+    derive: bool,
+    **options: Any,
+) -> None:
+    """Load RDF FILES (any format, plain or .gz; - for standard input) into the on-disk store
+    (--store), as the data the server publishes instead of the curated data.
+
+    The store then holds exactly these files: triples in the default graph (or --graph), quads
+    in their own graphs. The new data are built beside the live ones and go live only when the
+    load is complete; a running server switches to them. A syntax error names the file, line and
+    column, and loads nothing. Exit status 0 loaded, 1 the input cannot be loaded, 2 usage.
+    """
+    settings = settings_from(ctx, options)
+    if settings.store_dir is None:
+        raise click.UsageError("give the store to load into with --store DIR", ctx)
+    for iri in (graph, input_base):
+        if iri is not None and not valid_iri(iri):
+            raise click.UsageError(f"'{iri}' is not an absolute IRI", ctx)
+    try:
+        sources = [source_of(name, format_name) for name in files]
+        progress = LoadProgress(sources)
+        with progress:
+            build = load_files(
+                StoreLocation(settings.store_dir),
+                sources,
+                settings.iris,
+                LoadOptions(graph, input_base, derive, statistics),
+                store_extensions() if name_index else (),
+                progress,
+            )
+    except LoadError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_DOES_NOT_CONFORM)
+    progress.summary(build)
+
+
 @main.command()
 @click.option(
     "--format",
@@ -252,20 +373,21 @@ def get(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout)."
 )
 @click.option(
+    "--with-service-graphs",
     "--with-name-index",
+    "with_service_graphs",
     is_flag=True,
-    help="Also write the auxiliary name-index graph (N-Quads, TriG), for a store that this server "
-    "is to use in remote mode, so that reconciliation works there too.",
+    help="Also write the graphs the server keeps for itself (statistics and version, the name index) "
+    "into N-Quads or TriG, for a SPARQL store that this server is to use in remote mode.",
 )
 @setting_options
 @click.pass_context
-def dump(ctx: click.Context, format_key: str, output: Path | None, with_name_index: bool, **options: Any) -> None:
-    """Write the whole dataset, as a harvester or another SPARQL store would load it."""
-    from server.app import store_extensions
-
+def dump(ctx: click.Context, format_key: str, output: Path | None, with_service_graphs: bool, **options: Any) -> None:
+    """Write the whole dataset (the data only), as a harvester or another SPARQL store would load it."""
     settings = settings_from(ctx, options)
     store = open_store(Dataset.from_settings(settings), settings.store_dir, store_extensions())
-    left_out = () if with_name_index else (settings.iris.name_index_graph,)
+    service = (settings.iris.metadata_graph, settings.iris.name_index_graph)
+    left_out = () if with_service_graphs else service
     fmt = formats.by_key(format_key)
     write_dump(store, fmt, output if output else sys.stdout.buffer, prefixes(settings.base_iri), left_out)
 

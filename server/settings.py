@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         description="Keep an on-disk store here. A restart reopens it without reloading, and it is "
         "rebuilt only when the source files changed. Without it the store lives in memory.",
     )
+    store_check_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often the server looks whether `sistercities load` has made other data live in its "
+        "on-disk store; it then switches to them, finishing the requests in progress on the old ones.",
+    )
     sparql_endpoint: str | None = Field(
         None,
         description="Serve everything over this existing SPARQL 1.1 endpoint instead of the "

@@ -35,6 +35,7 @@ LAYERS = {
     "server.linked": 5,
     "server.reconcile": 5,
     "server.publish": 5,
+    "server.engines": 6,
     "server.app": 6,
     "server.cli": 6,
     "server.running": 6,

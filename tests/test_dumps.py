@@ -79,25 +79,28 @@ def test_nquads_keep_the_source_graphs(files: dict[str, bytes]) -> None:
     graphs = {quad.graph_name for quad in parsed}
     assert ox.NamedNode(FIRST_SOURCE_GRAPH) in graphs
     assert ox.NamedNode(f"{BASE}graph/derived") in graphs
-    assert ox.NamedNode(f"{BASE}graph/metadata") in graphs
 
 
 @pytest.mark.parametrize("name", ["sistercities.nq.gz", "sistercities.trig"])
-def test_the_name_index_is_not_published(files: dict[str, bytes], name: str) -> None:
+def test_the_service_graphs_are_not_published(files: dict[str, bytes], name: str) -> None:
+    """The dumps hold the data only: not the statistics and version record, not the name index."""
     fmt = ox.RdfFormat.N_QUADS if name.endswith(".nq.gz") else ox.RdfFormat.TRIG
     parsed = quads(files[name], fmt)
-    assert ox.NamedNode(NAME_INDEX) not in {quad.graph_name for quad in parsed}
+    graphs = {quad.graph_name for quad in parsed}
+    assert ox.NamedNode(NAME_INDEX) not in graphs and ox.NamedNode(f"{BASE}graph/metadata") not in graphs
     assert not any(quad.predicate.value.startswith("urn:sistercities:index#") for quad in parsed)
+    assert not any(quad.predicate.value == "http://rdfs.org/ns/void#triples" for quad in parsed)
 
 
-def test_the_cli_writes_the_name_index_only_when_asked(tmp_path: Path) -> None:
-    """The name index goes to a store meant for remote mode, and nowhere else."""
-    for flags, expected in (((), False), (("--with-name-index",), True)):
+def test_the_cli_writes_the_service_graphs_only_when_asked(tmp_path: Path) -> None:
+    """The service's graphs go to a store meant for remote mode, and nowhere else."""
+    for flags, expected in (((), False), (("--with-service-graphs",), True), (("--with-name-index",), True)):
         output = tmp_path / "dump.nq"
         command = [sys.executable, "-m", "server", "dump", "--format", "nquads", *flags, "-o", str(output)]
         subprocess.run(command, check=True, cwd=PROJECT_ROOT)
         graphs = {quad.graph_name for quad in ox.parse(path=output, format=ox.RdfFormat.N_QUADS)}
         assert (ox.NamedNode(NAME_INDEX) in graphs) is expected
+        assert (ox.NamedNode(f"{BASE}graph/metadata") in graphs) is expected
         assert ox.NamedNode(FIRST_SOURCE_GRAPH) in graphs
 
 

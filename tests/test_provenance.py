@@ -8,8 +8,9 @@ import pyoxigraph as ox
 import pytest
 
 from server.settings import DEFAULT_BASE_IRI, Settings
-from server.store.build import open_store
+from server.store.build import ensure_disk_store, open_store
 from server.store.dataset import Dataset
+from server.store.location import StoreLocation
 
 BASE = DEFAULT_BASE_IRI
 PREFIXES = f"""
@@ -145,14 +146,20 @@ def test_a_different_base_iri_rebases_everything(tmp_path, settings: Settings) -
 
 
 def test_a_store_on_disk_is_reused_until_the_sources_change(tmp_path, dataset: Dataset) -> None:
-    first = open_store(dataset, tmp_path / "store")
-    marker = ox.Quad(ox.NamedNode("urn:x"), ox.NamedNode("urn:y"), ox.Literal("kept"), ox.NamedNode("urn:g"))
-    first.add(marker)
-    first.flush()
-    del first
-    reopened = open_store(dataset, tmp_path / "store")
-    assert marker in reopened, "an unchanged store must be reopened, not rebuilt"
-    del reopened
+    first = ensure_disk_store(dataset, tmp_path / "store")
+    assert ensure_disk_store(dataset, tmp_path / "store") == first, "an unchanged store must be reused, not rebuilt"
     changed = Dataset(dataset.files[:-1], dataset.base_iri)
-    rebuilt = open_store(changed, tmp_path / "store")
-    assert marker not in rebuilt, "a store built from other sources must be rebuilt"
+    rebuilt = ensure_disk_store(changed, tmp_path / "store")
+    assert rebuilt.path != first.path and rebuilt.record.version == changed.version
+    store = ox.Store.read_only(str(rebuilt.path))
+    assert not store.query(f"ASK {{ GRAPH <{dataset.files[-1].graph}> {{ ?s ?p ?o }} }}")
+
+
+def test_a_store_loaded_with_the_load_command_is_served_as_it_is(tmp_path, dataset: Dataset) -> None:
+    """`serve --store` does not rebuild a store whose data were loaded: the load is the data."""
+    from server.store.load import Source, load
+
+    data = tmp_path / "data.nt"
+    data.write_text("<http://example.org/a> <http://example.org/b> <http://example.org/c> .\n")
+    loaded = load(StoreLocation(tmp_path / "store"), [Source(str(data), ox.RdfFormat.N_TRIPLES)], dataset.iris)
+    assert ensure_disk_store(dataset, tmp_path / "store") == loaded

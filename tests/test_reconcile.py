@@ -19,9 +19,9 @@ import pytest
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from server.app import store_extensions
+from server.engines import store_extensions
 from server.settings import Settings
-from server.store.build import open_store
+from server.store.build import ensure_disk_store
 from server.store.dataset import Dataset
 from tests.live import live_server
 
@@ -59,9 +59,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     since its build matches.
     """
     directory = tmp_path_factory.mktemp("reconcile-store")
-    store = open_store(Dataset.from_settings(Settings()), directory, store_extensions())
-    store.flush()
-    del store
+    ensure_disk_store(Dataset.from_settings(Settings()), directory, store_extensions())
     gc.collect()
     cache = tmp_path_factory.mktemp("reconcile-cache")
     with live_server("--store", str(directory), "--no-validate", cache_dir=cache) as running:

@@ -25,7 +25,7 @@ from server.store.dataset import Dataset
 from server.uris import Iris
 from server.validation.validator import published_report_paths
 from server.validation.workers import ValidationService
-from server.web.errors import NotFound, ServiceUnavailable
+from server.web.errors import NotFound
 from server.web.negotiation import negotiate
 from server.web.represent import represent
 from server.web.services import services
@@ -42,6 +42,13 @@ class QualitySummary:
 REMOTE_NO_REPORT = (
     "This server answers from a remote SPARQL store, whose data may differ from the files it could validate, "
     "so it publishes no validation report. Validate the data where they are curated: `sistercities validate`."
+)
+
+
+OTHER_DATA = (
+    "The data served are not the curated files this server can validate as a whole: they were loaded with "
+    "`sistercities load`, or the files changed since the server started (restart it to publish them with their "
+    "report). Check data against the shapes with `sistercities validate FILE` or POST /validate."
 )
 
 
@@ -83,10 +90,7 @@ class QualityReports:
         async with self._lock:
             if not (turtle.exists() and report.exists()):
                 if Dataset.from_settings(self.settings).version != version:
-                    raise ServiceUnavailable(
-                        "The source files changed since the server loaded them; the report would describe other "
-                        "data than those served. Restart the server to publish the new data and their report."
-                    )
+                    raise NotFound(OTHER_DATA)
                 await validation.publish_report()
         return turtle, report
 

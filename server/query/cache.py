@@ -21,8 +21,9 @@ from pathlib import Path
 from server import formats
 from server.query.engine import DataVersion, QueryAnswer, QueryEngine, QueryRequest
 
-# The version tag, then everything that makes one request's answer differ from another's.
-Key = tuple[str, str, str, tuple[str, ...], tuple[str, ...], int | None]
+# The version tag, then everything that makes one request's answer differ from another's (a
+# client's query sees fewer graphs than the same query asked by the server itself).
+Key = tuple[str, str, str, tuple[str, ...], tuple[str, ...], int | None, bool, str | None]
 
 ENTRY_OVERHEAD_BYTES = 400  # the key, the answer object and the dictionary slot, roughly
 LARGEST_SHARE = 8  # one answer may fill at most 1/8 of the cache, so a big one cannot flush it
@@ -46,6 +47,9 @@ class CachingEngine:
     @property
     def max_rows(self) -> int:
         return self.engine.max_rows
+
+    def launch(self) -> None:
+        self.engine.launch()
 
     async def start(self) -> None:
         await self.engine.start()
@@ -99,12 +103,13 @@ class CachingEngine:
 
 def cache_key(tag: str, request: QueryRequest) -> Key:
     fmt = request.result_format.key
-    return (tag, request.query, fmt, request.default_graphs, request.named_graphs, request.max_rows)
+    graphs = (request.default_graphs, request.named_graphs)
+    return (tag, request.query, fmt, *graphs, request.max_rows, request.internal, request.base_iri)
 
 
 def entry_cost(key: Key, answer: QueryAnswer) -> int:
     """What an entry keeps alive: mostly the answer's bytes and the query's text."""
-    tag, query, _, default_graphs, named_graphs, _ = key
+    tag, query, _, default_graphs, named_graphs, *_ = key
     graphs = sum(len(iri) for iri in (*default_graphs, *named_graphs))
     return len(answer.body) + len(query) + len(tag) + graphs + ENTRY_OVERHEAD_BYTES
 

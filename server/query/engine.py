@@ -26,8 +26,9 @@ from server import formats
 class QueryRequest:
     """A query and how its answer is wanted.
 
-    Without default or named graphs the store's own dataset applies: the merge of all graphs as
-    the default graph, and every named graph.
+    Without default or named graphs the store's own dataset applies: its default graph, and its
+    named graphs; a client's query does not see the graphs the service keeps for itself (the
+    statistics, the version record, indexes) unless it names them.
     """
 
     query: str
@@ -36,6 +37,7 @@ class QueryRequest:
     named_graphs: tuple[str, ...] = ()
     max_rows: int | None = None  # the engine's cap unless an internal query needs another
     internal: bool = False  # asked by the server itself (pages, search, metadata), not a client
+    base_iri: str | None = None  # relative IRIs in the query resolve against it (the endpoint's IRI)
 
     @property
     def has_dataset(self) -> bool:
@@ -113,6 +115,10 @@ class QueryEngine(Protocol):
 
     query_timeout: float
     max_rows: int
+
+    def launch(self) -> None:
+        """Set whatever the engine starts going (processes), without waiting: `start` waits."""
+        ...
 
     async def start(self) -> None: ...
 

@@ -18,6 +18,7 @@ from server import formats
 from server.query import results
 from server.query.engine import QueryAnswer, QueryFailed, QueryRequest, QuerySyntaxError, graph_terms
 from server.query.engine import syntax_error_from as syntax_problem
+from server.query.reading import enumerates_graphs
 from server.store.dump import write_dump
 
 
@@ -30,10 +31,37 @@ class Job:
     default_graphs: tuple[str, ...]
     named_graphs: tuple[str, ...]
     max_rows: int
+    public: bool = False  # a client's query: the service's own graphs are hidden from it
+    base_iri: str | None = None
 
     @classmethod
     def of(cls, request: QueryRequest, max_rows: int) -> Job:
-        return cls(request.query, request.result_format.key, request.default_graphs, request.named_graphs, max_rows)
+        dataset = (request.default_graphs, request.named_graphs)
+        return cls(request.query, request.result_format.key, *dataset, max_rows, not request.internal, request.base_iri)
+
+
+class StoreView:
+    """A store as a worker holds it: its data graphs are listed once, for clients' queries that
+    range over named graphs, which must not see the graphs the service keeps for itself."""
+
+    def __init__(self, store: ox.Store, service_graphs: frozenset[str] = frozenset()) -> None:
+        self.store = store
+        self.service_graphs = service_graphs
+        self._data_graphs: list[ox.NamedNode | ox.BlankNode] | None = None
+
+    def data_graphs(self) -> list[ox.NamedNode | ox.BlankNode]:
+        if self._data_graphs is None:
+            self._data_graphs = [g for g in self.store.named_graphs() if str(g.value) not in self.service_graphs]
+        return self._data_graphs
+
+    def dataset_of(self, job: Job) -> dict:
+        """The dataset arguments of pyoxigraph's query() for a job: the protocol's graphs when
+        given; for a client's query over named graphs, the data graphs; otherwise the store's own."""
+        if job.default_graphs or job.named_graphs:
+            return {"default_graph": graph_terms(job.default_graphs), "named_graphs": graph_terms(job.named_graphs)}
+        if job.public and self.service_graphs and enumerates_graphs(job.query):
+            return {"named_graphs": self.data_graphs()}
+        return {}
 
 
 @dataclass(frozen=True)
@@ -72,18 +100,13 @@ class Failed:
 Reply = Answered | Refused | Failed
 
 
-def run_job(store: ox.Store, job: Job | ExportJob, prefixes: dict[str, str]) -> Reply:
+def run_job(view: StoreView, job: Job | ExportJob, prefixes: dict[str, str]) -> Reply:
     """Evaluate one query (or export) and serialise its answer."""
     if isinstance(job, ExportJob):
-        return run_export(store, job, prefixes)
+        return run_export(view.store, job, prefixes)
     fmt = formats.by_key(job.format_key)
-    has_dataset = bool(job.default_graphs or job.named_graphs)
     try:
-        answer = store.query(
-            job.query,
-            default_graph=graph_terms(job.default_graphs) if has_dataset else None,
-            named_graphs=graph_terms(job.named_graphs) if has_dataset else None,
-        )
+        answer = view.store.query(job.query, base_iri=job.base_iri, **view.dataset_of(job))
         return serialised(answer, fmt, job.max_rows, prefixes)
     except SyntaxError as error:
         problem = syntax_problem(error)

@@ -15,7 +15,7 @@ import pyoxigraph as ox
 
 from server import formats
 from server.query.engine import DataVersion, QueryAnswer, QueryFailed, QueryRequest
-from server.query.jobs import Answered, ExportJob, Job, answer_of, run_job
+from server.query.jobs import Answered, ExportJob, Job, StoreView, answer_of, run_job
 
 UNKNOWN_VERSION = DataVersion(None, None)
 
@@ -28,13 +28,18 @@ class LocalEngine:
         version: DataVersion = UNKNOWN_VERSION,
         max_rows: int = 100_000,
         in_thread: bool = False,
+        service_graphs: tuple[str, ...] = (),
     ) -> None:
         self.in_thread = in_thread  # pyoxigraph releases the GIL while it evaluates
         self.store = store
+        self.view = StoreView(store, frozenset(service_graphs))
         self.prefixes = prefixes
         self.version = version
         self.max_rows = max_rows
         self.query_timeout = math.inf
+
+    def launch(self) -> None:
+        pass
 
     async def start(self) -> None:
         pass
@@ -49,12 +54,12 @@ class LocalEngine:
         max_rows = request.max_rows or self.max_rows
         job = Job.of(request, max_rows)
         if self.in_thread:
-            reply = await asyncio.to_thread(run_job, self.store, job, self.prefixes)
+            reply = await asyncio.to_thread(run_job, self.view, job, self.prefixes)
         else:
-            reply = run_job(self.store, job, self.prefixes)
+            reply = run_job(self.view, job, self.prefixes)
         return answer_of(reply, request, max_rows)
 
     async def export(self, fmt: formats.Format, path: Path, left_out: tuple[str, ...] = ()) -> None:
-        reply = run_job(self.store, ExportJob(fmt.key, str(path), left_out), self.prefixes)
+        reply = run_job(self.view, ExportJob(fmt.key, str(path), left_out), self.prefixes)
         if not isinstance(reply, Answered):
             raise QueryFailed(reply.message)

@@ -122,6 +122,15 @@ class ProcessPool:
             worker.kill()
         await asyncio.to_thread(self.factory.close)
 
+    async def retire(self, grace: float) -> None:
+        """Close once the leases in progress are over (or after `grace` seconds): a pool that has
+        been replaced finishes the requests it has, then its workers go."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while (self._busy or self._waiting) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        await self.close()
+
     @contextlib.asynccontextmanager
     async def lease(self) -> AsyncIterator[Worker]:
         """An idle worker for one job; any failure while it is leased (a deadline, the client

@@ -64,8 +64,17 @@ _OPAQUE = re.compile(
     r"|\#[^\n]*"
 )
 _SERVICE = re.compile(r"(?<![?$:\w])SERVICE(?![\w:-])", re.IGNORECASE)
+_GRAPH_VARIABLE = re.compile(r"(?<![?$:\w])GRAPH\s*[?$]", re.IGNORECASE)
+_FROM = re.compile(r"(?<![?$:\w])FROM(?![\w:-])", re.IGNORECASE)
 
 
 def uses_service(query: str) -> bool:
     """True when the query calls another endpoint (SERVICE), outside strings, IRIs and comments."""
     return _SERVICE.search(_OPAQUE.sub(" ", query)) is not None
+
+
+def enumerates_graphs(query: str) -> bool:
+    """True when the query ranges over the store's named graphs (GRAPH ?g) without naming its
+    own dataset (FROM, FROM NAMED): the named graphs it can see are then the service's to choose."""
+    text = _OPAQUE.sub(" ", query)
+    return _GRAPH_VARIABLE.search(text) is not None and _FROM.search(text) is None

@@ -32,11 +32,30 @@ from server.query.engine import (
     QueryRequest,
     QuerySyntaxError,
     QueryTimeout,
+    syntax_error_from,
 )
 from server.query.reading import QueryForm, query_form
 from server.uris import Iris
 
 VERSION_TTL_SECONDS = 30.0
+
+
+_PARSER = ox.Store()  # empty: a query is parsed and planned here, never evaluated
+
+
+def check_syntax(request: QueryRequest) -> None:
+    """Parse a client's query here first, so that a syntax error is reported with its line and
+    column exactly as the embedded engine reports it, whatever the remote store would say.
+
+    SELECT, CONSTRUCT and DESCRIBE answers are evaluated lazily, so nothing is computed; an ASK
+    is answered at once, even over nothing (a product of VALUES blocks), so it is left to the
+    remote store."""
+    if query_form(request.query) in (None, QueryForm.ASK):
+        return
+    try:
+        _PARSER.query(request.query, base_iri=request.base_iri)
+    except SyntaxError as error:
+        raise syntax_error_from(error) from None
 
 
 class RemoteEngine:
@@ -58,6 +77,9 @@ class RemoteEngine:
         self.client: httpx.AsyncClient | None = None
         self._version: tuple[float, DataVersion] | None = None
 
+    def launch(self) -> None:
+        pass
+
     async def start(self) -> None:
         self.client = httpx.AsyncClient(timeout=httpx.Timeout(self.query_timeout, connect=10.0))
 
@@ -66,6 +88,8 @@ class RemoteEngine:
             await self.client.aclose()
 
     async def execute(self, request: QueryRequest) -> QueryAnswer:
+        if not request.internal:
+            check_syntax(request)
         form = query_form(request.query)
         wire = self._wire_format(form, request.result_format)
         try:
@@ -91,7 +115,10 @@ class RemoteEngine:
         return wanted
 
     async def _post(self, request: QueryRequest, wire: formats.Format) -> tuple[bytes, formats.Format, bool]:
-        fields = [("query", request.query)]
+        # On the query's first line, so that the remote store's positions match ours; a later BASE
+        # in the query itself still wins (a prologue may declare several).
+        query = f"BASE <{request.base_iri}> {request.query}" if request.base_iri else request.query
+        fields = [("query", query)]
         fields += [("default-graph-uri", g) for g in request.default_graphs]
         fields += [("named-graph-uri", g) for g in request.named_graphs]
         headers = {"Accept": wire.media_type, "Content-Type": "application/x-www-form-urlencoded"}

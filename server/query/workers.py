@@ -5,11 +5,15 @@ really stop using the CPU, not merely be abandoned, so every query runs in a wor
 a worker still busy at the time limit is killed (SIGKILL) and replaced; the other workers keep
 answering meanwhile.
 
-Where the workers get the data from:
-- in memory: a "zygote" process builds the store once, never runs a query and never starts a
-  thread, and forks a worker whenever one is needed. Workers share its memory copy-on-write, so
-  a replacement is ready in milliseconds without reloading anything.
-- on disk: each worker opens the store read-only (RocksDB runs threads, so it cannot be forked).
+Workers are forked by a "zygote", a process that has imported everything, never runs a query and
+never starts a thread, so a worker is ready in milliseconds:
+- in memory, the zygote builds the store once and its workers share it copy-on-write;
+- on disk, each worker opens the live build read-only itself (RocksDB runs threads, so an open
+  store cannot be forked, but an interpreter that has not opened one can).
+
+On disk the engine also follows the store's live build (server.store.location): when a load makes
+another build live, a new generation of workers opens it and takes the new requests, while the
+old generation finishes the requests it has and is retired.
 
 The main process holds no data: it sends a small job down a pipe and gets the serialised answer
 back, waiting on the pipe in the event loop (no thread per query).
@@ -24,8 +28,10 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from multiprocessing.reduction import recv_handle, send_handle
@@ -43,10 +49,11 @@ from server.query.engine import (
     QueryRequest,
     QueryTimeout,
 )
-from server.query.jobs import Answered, ExportJob, Job, Reply, answer_of, run_job
-from server.query.pool import SPAWN, PoolBusy, ProcessPool, Spawner, Worker, WorkerFactory
-from server.store.build import Extension, open_store
+from server.query.jobs import Answered, ExportJob, Job, Reply, StoreView, answer_of, run_job
+from server.query.pool import SPAWN, PoolBusy, ProcessPool, Worker
+from server.store.build import Extension, memory_store, service_graphs
 from server.store.dataset import Dataset
+from server.store.location import Build, StoreLocation
 
 log = logging.getLogger(__name__)
 
@@ -54,39 +61,48 @@ log = logging.getLogger(__name__)
 # --- Inside a worker ------------------------------------------------------------------------
 
 
-def serve_jobs(store: ox.Store, conn: Connection, prefixes: dict[str, str]) -> None:
+def serve_jobs(view: StoreView, conn: Connection, prefixes: dict[str, str]) -> None:
     """A worker's whole life: answer jobs until the pool closes the pipe."""
     with contextlib.suppress(EOFError, OSError, KeyboardInterrupt):
         while True:
-            conn.send(run_job(store, conn.recv(), prefixes))
+            conn.send(run_job(view, conn.recv(), prefixes))
 
 
-# --- Where workers come from ----------------------------------------------------------------
+# --- The zygote -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class StoreSpec:
-    """How a process builds the in-memory store: the dataset and what features build from it,
-    pickled across spawn."""
+class MemorySource:
+    """The curated dataset, built in memory by the zygote once; what features build with it."""
 
     dataset: Dataset
     extensions: tuple[Extension, ...] = ()
 
 
-def zygote_main(conn: Connection, spec: StoreSpec, prefixes: dict[str, str]) -> None:
-    """Build the store, then fork a worker for every request; exit when the pool goes away."""
+@dataclass(frozen=True)
+class Fork:
+    """Fork a worker; on disk it opens the build at `path` read-only."""
+
+    path: str | None
+    service_graphs: tuple[str, ...]
+
+
+def zygote_main(conn: Connection, source: MemorySource | None, prefixes: dict[str, str]) -> None:
+    """Build the in-memory store if there is one, then fork a worker for every Fork asked for;
+    exit when the pool goes away."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps killed workers
-    store = open_store(spec.dataset, None, spec.extensions)
-    conn.send(("ready", len(store)))
+    store = memory_store(source.dataset, source.extensions) if source is not None else None
+    conn.send(("ready", len(store) if store is not None else 0))
     with contextlib.suppress(EOFError, OSError, KeyboardInterrupt):
-        while conn.recv() == "fork":
+        while isinstance(order := conn.recv(), Fork):
             ours, theirs = socket.socketpair()
             pid = os.fork()
-            if pid == 0:  # the worker: it keeps the store and its end of the new pipe
+            if pid == 0:  # the worker: it keeps (or opens) the store and its end of the new pipe
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 conn.close()
                 ours.close()
-                serve_jobs(store, Connection(theirs.detach()), prefixes)
+                held = store if order.path is None else ox.Store.read_only(order.path)
+                serve_jobs(StoreView(held, frozenset(order.service_graphs)), Connection(theirs.detach()), prefixes)
                 os._exit(0)
             theirs.close()
             send_handle(conn, ours.fileno(), os.getppid())
@@ -95,29 +111,35 @@ def zygote_main(conn: Connection, spec: StoreSpec, prefixes: dict[str, str]) -> 
 
 
 class ForkingZygote:
-    """In-memory store: one process holds it and forks workers that share it."""
+    """The process that forks every query worker (its methods block: the pool calls them in a thread)."""
 
-    def __init__(self, spec: StoreSpec, prefixes: dict[str, str]) -> None:
-        self.spec = spec
+    def __init__(self, source: MemorySource | None, prefixes: dict[str, str]) -> None:
+        self.source = source
         self.prefixes = prefixes
         self.lock = threading.Lock()
         self.conn: Connection | None = None
         self.process: BaseProcess | None = None
 
-    def start(self) -> None:
+    def launch(self) -> None:
+        """Start the process, without waiting for it to be ready (an in-memory store takes a while)."""
+        if self.process is not None:
+            return
         self.conn, child = SPAWN.Pipe()
-        self.process = SPAWN.Process(target=zygote_main, args=(child, self.spec, self.prefixes), daemon=True)
+        self.process = SPAWN.Process(target=zygote_main, args=(child, self.source, self.prefixes), daemon=True)
         self.process.start()
         child.close()
+
+    def start(self) -> None:
+        self.launch()
         try:
             status, size = self.conn.recv()
         except EOFError:
-            raise RuntimeError("the process building the in-memory store exited; see its error above") from None
-        log.info("in-memory store %s with %d quads", status, size)
+            raise RuntimeError("the process that starts the query workers exited; see its error above") from None
+        log.info("query workers' zygote %s (in-memory store of %d quads)", status, size)
 
-    def spawn(self) -> Worker:
+    def spawn(self, order: Fork) -> Worker:
         with self.lock:
-            self.conn.send("fork")
+            self.conn.send(order)
             fd = recv_handle(self.conn)
             pid = self.conn.recv()
         return Worker(pid, Connection(fd))
@@ -131,20 +153,46 @@ class ForkingZygote:
                 self.process.kill()
 
 
-def read_only_worker_main(conn: Connection, directory: str, prefixes: dict[str, str]) -> None:
-    store = ox.Store.read_only(directory)
-    conn.send("ready")
-    serve_jobs(store, conn, prefixes)
+@dataclass(frozen=True)
+class Generation:
+    """One version of the data being served, and how its workers get the store."""
+
+    version: DataVersion
+    order: Fork
+
+    @classmethod
+    def of_build(cls, build: Build) -> Generation:
+        record = build.record
+        version = DataVersion(record.version, datetime.fromisoformat(record.modified))
+        return cls(version, Fork(str(build.path), record.service_graphs))
+
+    @classmethod
+    def in_memory(cls, source: MemorySource) -> Generation:
+        dataset = source.dataset
+        graphs = service_graphs(dataset.iris, source.extensions)
+        return cls(DataVersion(dataset.version, dataset.last_modified), Fork(None, graphs))
 
 
-def read_only_openers(directory: Path, prefixes: dict[str, str]) -> Spawner:
-    """On-disk store: every worker opens it read-only for itself."""
+class GenerationFactory:
+    """Workers of one generation, forked by the shared zygote (server.query.pool.WorkerFactory)."""
 
-    def check() -> None:
-        if not directory.is_dir():
-            raise FileNotFoundError(f"no store in {directory}")
+    def __init__(self, zygote: ForkingZygote, generation: Generation) -> None:
+        self.zygote, self.generation = zygote, generation
 
-    return Spawner(read_only_worker_main, (str(directory), prefixes), check)
+    def start(self) -> None:
+        pass
+
+    def spawn(self) -> Worker:
+        return self.zygote.spawn(self.generation.order)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class Serving:
+    generation: Generation
+    pool: ProcessPool
 
 
 # --- The pool: the QueryEngine over the embedded store ---------------------------------------
@@ -157,32 +205,52 @@ class WorkerPool:
     Clients' queries hold at most `size` workers at once; `reserved` more are kept for the
     bounded queries the server asks itself (pages, search, metadata), which may use any idle
     worker. So a page never waits behind public scans, and pages still use every worker when
-    no client is querying.
+    no client is querying. With a `location`, the live build is looked for at most every
+    `check_seconds`, and a new one is switched to.
     """
 
     def __init__(
         self,
-        factory: WorkerFactory,
+        zygote: ForkingZygote,
+        first: Generation,
         size: int,
         query_timeout: float,
         max_rows: int,
-        version: DataVersion,
         reserved: int = 0,
+        location: StoreLocation | None = None,
+        check_seconds: float = 1.0,
     ) -> None:
-        self.pool = ProcessPool(factory, size + reserved, acquire_timeout=query_timeout)
+        self.zygote = zygote
+        self.first = first
+        self.workers = size + reserved
         self.public_slots = asyncio.Semaphore(size)
         self.query_timeout = query_timeout
         self.max_rows = max_rows
-        self.version = version
+        self.location = location
+        self.check_seconds = check_seconds
+        self.serving: Serving | None = None
+        self._checked = time.monotonic()
+        self._marker = location.marker() if location else None
+        self._switching = asyncio.Lock()
+        self._retired: set[asyncio.Task] = set()
+
+    def launch(self) -> None:
+        self.zygote.launch()
 
     async def start(self) -> None:
-        await self.pool.start()
+        await asyncio.to_thread(self.zygote.start)
+        self.serving = await self._serve(self.first)
 
     async def close(self) -> None:
-        await self.pool.close()
+        for task in self._retired:
+            task.cancel()
+        if self.serving is not None:
+            await self.serving.pool.close()
+        await asyncio.to_thread(self.zygote.close)
 
     async def data_version(self) -> DataVersion:
-        return self.version
+        await self._follow_live_build()
+        return self.serving.generation.version
 
     async def execute(self, request: QueryRequest) -> QueryAnswer:
         max_rows = request.max_rows or self.max_rows
@@ -194,11 +262,39 @@ class WorkerPool:
         if not isinstance(reply, Answered):
             raise QueryFailed(reply.message)
 
+    async def _serve(self, generation: Generation) -> Serving:
+        pool = ProcessPool(GenerationFactory(self.zygote, generation), self.workers, acquire_timeout=self.query_timeout)
+        await pool.start()
+        return Serving(generation, pool)
+
+    async def _follow_live_build(self) -> None:
+        """Switch to another live build, if a load has made one live since the last look."""
+        if self.location is None or time.monotonic() - self._checked < self.check_seconds:
+            return
+        self._checked = time.monotonic()
+        marker = self.location.marker()
+        if marker == self._marker:
+            return
+        async with self._switching:
+            live = self.location.current()
+            if marker == self._marker or live is None:
+                return
+            self._marker = marker
+            generation = Generation.of_build(live)
+            if generation.order.path == self.serving.generation.order.path:
+                return
+            old, self.serving = self.serving, await self._serve(generation)
+            log.info("now serving data version %s from %s", generation.version.tag, generation.order.path)
+            task = asyncio.get_running_loop().create_task(old.pool.retire(self.query_timeout))
+            self._retired.add(task)
+            task.add_done_callback(self._retired.discard)
+
     async def _run(self, job: Job | ExportJob, timeout: float, internal: bool) -> Reply:
         """Run a job in an idle worker; a worker still busy at the time limit is killed."""
+        pool = self.serving.pool
         try:
-            async with self._slot(internal), self.pool.lease() as worker:
-                return await self.pool.call(worker, job, timeout)
+            async with self._slot(internal), pool.lease() as worker:
+                return await pool.call(worker, job, timeout)
         except PoolBusy:
             raise EngineBusy(self.query_timeout) from None
         except TimeoutError:

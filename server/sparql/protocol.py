@@ -140,8 +140,9 @@ def answer_response(answer: QueryAnswer, extra: dict[str, str]) -> Response:
 async def run_query(request: Request, protocol: ProtocolRequest, fmt: formats.Format) -> Response:
     """Answer a query; a GET is a representation of the data like any other (304 when the client
     already holds this version of the answer), a POST is answered afresh."""
-    engine = services(request).engine
-    query = QueryRequest(protocol.query, fmt, protocol.default_graphs, protocol.named_graphs)
+    shared = services(request)
+    engine, endpoint = shared.engine, shared.settings.iris.service("sparql")
+    query = QueryRequest(protocol.query, fmt, protocol.default_graphs, protocol.named_graphs, base_iri=endpoint)
 
     async def build(_: DataVersion) -> Response:
         return answer_response(await engine.execute(query), {})

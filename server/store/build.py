@@ -1,23 +1,23 @@
-"""Builds the pyoxigraph store from ontology/ and data/. Knows nothing of HTTP.
+"""Builds the store of the curated data, from ontology/ and data/. Knows nothing of HTTP.
 
 Each source file is loaded into its own named graph (server.store.dataset). The default graph is
-the RDF merge of all named graphs, materialised at load time. (pyoxigraph's "default graph as
-union" option returns a triple once per graph that states it, so a fact with two sources would
-be counted twice.) Every graph is a set, so the merge holds each triple once, and any SPARQL
-store that loads our N-Quads dump answers exactly as we do, with no option set.
+the RDF merge of the source graphs, materialised at load time: the curated dataset is published
+with an explicit default graph, which is that merge. (pyoxigraph's "default graph as union"
+option returns a triple once per graph that states it, so a fact with two sources would be
+counted twice.) Every graph is a set, so the merge holds each triple once, and any SPARQL store
+that loads our N-Quads dump answers exactly as we do, with no option set.
 
-After the data come the derived links, the statistics, whatever the features build from the data
-(extensions, such as reconciliation's name index) and the version record. A store on disk is
-complete once its build record, a small file beside the data naming the data version and each
-extension's revision, has been written: a store is rebuilt exactly when either changes.
+After the data come the derived links (data too, in their own graph), then what the service
+keeps for itself in graphs of its own that clients' queries over the data do not see: the
+statistics and version record (the metadata graph) and whatever the features build from the data
+(extensions, such as reconciliation's name index). On disk, a build is made beside the live one
+and becomes live only when complete (server.store.location).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -28,13 +28,11 @@ from server.namespaces import DCT, OWL, XSD
 from server.settings import DEFAULT_BASE_IRI
 from server.store.dataset import Dataset, SourceFile
 from server.store.derive import derive
-from server.store.statistics import write_statistics
+from server.store.location import Build, BuildRecord, StoreLocation
+from server.store.statistics import DEFAULT_GRAPH, Scope, write_statistics
 from server.uris import Iris
 
 log = logging.getLogger(__name__)
-
-# The build record of an on-disk store, written last: what it was built from.
-BUILD_RECORD = "sistercities-build.json"
 
 
 class Extension(Protocol):
@@ -45,13 +43,22 @@ class Extension(Protocol):
         """Changes when what `write` produces changes, so that older stores are rebuilt."""
         ...
 
+    def graph(self, iris: Iris) -> str | None:
+        """The graph it writes (a service graph, hidden from clients' queries), if any."""
+        ...
+
     def write(self, store: ox.Store, iris: Iris) -> None: ...
 
 
-def build_id(dataset: Dataset, extensions: Sequence[Extension] = ()) -> str:
+def build_id(version: str, extensions: Sequence[Extension] = ()) -> str:
     """The data version and the revision of everything built from the data."""
     revisions = "\0".join(e.revision for e in extensions)
-    return f"{dataset.version}-{hashlib.sha256(revisions.encode()).hexdigest()[:8]}"
+    return f"{version}-{hashlib.sha256(revisions.encode()).hexdigest()[:8]}"
+
+
+def service_graphs(iris: Iris, extensions: Sequence[Extension] = ()) -> tuple[str, ...]:
+    """The graphs the service keeps for itself: the metadata graph and the extensions' graphs."""
+    return (iris.metadata_graph, *(g for e in extensions if (g := e.graph(iris))))
 
 
 def rebase(term: ox.NamedNode | ox.BlankNode | ox.Literal, old: str, new: str):
@@ -89,77 +96,91 @@ def load_files(store: ox.Store, dataset: Dataset) -> None:
                 store.bulk_extend(rebased_quads(source, dataset.base_iri, graph))
 
 
-def version_quads(dataset: Dataset) -> Iterable[ox.Quad]:
-    """The statements that record which version of the sources a store was built from."""
-    iris = dataset.iris
-    subject = ox.NamedNode(iris.dataset)
-    modified = ox.Literal(dataset.last_modified.isoformat(), datatype=XSD.dateTime)
+def version_quads(iris: Iris, version: str, modified: str) -> Iterable[ox.Quad]:
+    """The statements that record which version of the data a store holds (in the metadata graph)."""
+    subject, graph = ox.NamedNode(iris.dataset), ox.NamedNode(iris.metadata_graph)
     return [
-        ox.Quad(subject, predicate, value, graph)
-        for graph in (ox.NamedNode(iris.metadata_graph), ox.DefaultGraph())
-        for predicate, value in ((OWL.versionInfo, ox.Literal(dataset.version)), (DCT.modified, modified))
+        ox.Quad(subject, OWL.versionInfo, ox.Literal(version), graph),
+        ox.Quad(subject, DCT.modified, ox.Literal(modified, datatype=XSD.dateTime), graph),
     ]
 
 
-def stored_build(directory: Path) -> str | None:
-    """The build an on-disk store holds, from its build record; None for an incomplete store."""
-    try:
-        return json.loads((directory / BUILD_RECORD).read_text(encoding="utf-8"))["build"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+def add_service_graphs(
+    store: ox.Store, iris: Iris, version: str, modified: str, extensions: Sequence[Extension], scope: Scope | None
+) -> int:
+    """What the service keeps for itself, once the data are in: statistics (unless `scope` is
+    None), what the extensions build, and the version record. Returns the number of quads of the
+    data (counted by the statistics, or else here)."""
+    quads = write_statistics(store, iris, scope) if scope is not None else len(store)
+    for extension in extensions:
+        extension.write(store, iris)
+    store.extend(version_quads(iris, version, modified))
+    return quads
 
 
-def record_build(directory: Path, dataset: Dataset, build: str) -> None:
-    """Write the build record last, under a temporary name first, so that it is whole or absent."""
-    pending = directory / f".{BUILD_RECORD}.{os.getpid()}"
-    pending.write_text(json.dumps({"build": build, "version": dataset.version}), encoding="utf-8")
-    pending.replace(directory / BUILD_RECORD)
-
-
-def build(store: ox.Store, dataset: Dataset, extensions: Sequence[Extension] = ()) -> None:
-    """Fill an empty store with the dataset, its derived links, what extensions build, and its version."""
+def build(store: ox.Store, dataset: Dataset, extensions: Sequence[Extension] = ()) -> int:
+    """Fill an empty store with the curated dataset, its derived links and the service graphs;
+    returns the number of triples of the data (the merge)."""
     load_files(store, dataset)
     derived = derive(store, dataset.iris)
-    write_statistics(store, dataset.iris)  # VoID statistics of the data, before anything else is added
-    for extension in extensions:  # outside the merge: auxiliary to the data, not part of them
-        extension.write(store, dataset.iris)
-    store.extend(version_quads(dataset))
+    modified = dataset.last_modified.isoformat()
+    triples = add_service_graphs(store, dataset.iris, dataset.version, modified, extensions, DEFAULT_GRAPH)
     store.optimize()
     log.info("loaded %d files, derived %d links, version %s", len(dataset.files), derived, dataset.version)
+    return triples
 
 
-def is_current(dataset: Dataset, directory: Path, extensions: Sequence[Extension] = ()) -> bool:
-    """Whether the on-disk store holds this build of the dataset (only its record is read)."""
-    return stored_build(directory) == build_id(dataset, extensions)
+def curated_record(dataset: Dataset, extensions: Sequence[Extension], quads: int) -> BuildRecord:
+    return BuildRecord(
+        build=build_id(dataset.version, extensions),
+        version=dataset.version,
+        modified=dataset.last_modified.isoformat(),
+        kind="curated",
+        service_graphs=service_graphs(dataset.iris, extensions),
+        sources=tuple(str(f.path) for f in dataset.files),
+        quads=quads,
+        extensions=tuple(e.revision for e in extensions),
+    )
 
 
-def open_store(dataset: Dataset, directory: Path | None, extensions: Sequence[Extension] = ()) -> ox.Store:
-    """An in-memory store, or the on-disk one in `directory`, rebuilt only if the sources changed."""
-    if directory is None:
-        store = ox.Store()
-        build(store, dataset, extensions)
-        return store
-    directory.mkdir(parents=True, exist_ok=True)
-    wanted = build_id(dataset, extensions)
-    store = ox.Store(str(directory))
-    if stored_build(directory) != wanted:
-        log.info("store in %s is out of date; rebuilding", directory)
-        (directory / BUILD_RECORD).unlink(missing_ok=True)
-        store.clear()
-        build(store, dataset, extensions)
-        store.flush()
-        record_build(directory, dataset, wanted)
+def memory_store(dataset: Dataset, extensions: Sequence[Extension] = ()) -> ox.Store:
+    """The curated dataset in an in-memory store."""
+    store = ox.Store()
+    build(store, dataset, extensions)
     return store
 
 
-def ensure_disk_store(dataset: Dataset, directory: Path, extensions: Sequence[Extension] = ()) -> None:
-    """Bring the on-disk store up to date, then close it so that workers can open it read-only.
+def is_current(dataset: Dataset, directory: Path, extensions: Sequence[Extension] = ()) -> bool:
+    """Whether the live build on disk is this build of the curated data (only its record is read)."""
+    live = StoreLocation(directory).current()
+    return live is not None and live.record.build == build_id(dataset.version, extensions)
 
-    A store already up to date is only looked at read-only, so server processes starting
-    together never contend for the writer's lock.
+
+def ensure_disk_store(dataset: Dataset, directory: Path, extensions: Sequence[Extension] = ()) -> Build:
+    """The live build of an on-disk store: a store loaded with `sistercities load` is served as
+    it is; otherwise the curated data, built beside the live build when the sources changed.
+
+    An up-to-date store is only looked at (its record), so server processes starting together
+    never contend for the writer's lock.
     """
-    if is_current(dataset, directory, extensions):
-        return
-    store = open_store(dataset, directory, extensions)
-    store.flush()
-    del store
+    location = StoreLocation(directory)
+    live = location.current()
+    if live is not None and (live.record.kind == "loaded" or is_current(dataset, directory, extensions)):
+        return live
+    if live is None:
+        directory.mkdir(parents=True, exist_ok=True)
+        location.remove_legacy_store()
+    log.info("store in %s is out of date; building the curated data beside it", directory)
+    with location.new_build() as path:
+        store = ox.Store(str(path))
+        quads = build(store, dataset, extensions)
+        store.flush()
+        del store
+        return location.publish(path, curated_record(dataset, extensions, quads))
+
+
+def open_store(dataset: Dataset, directory: Path | None, extensions: Sequence[Extension] = ()) -> ox.Store:
+    """The curated dataset in memory, or the live build on disk (built first if needed), read-only."""
+    if directory is None:
+        return memory_store(dataset, extensions)
+    return ox.Store.read_only(str(ensure_disk_store(dataset, directory, extensions).path))

@@ -121,5 +121,8 @@ class NameIndex:
     def revision(self) -> str:
         return f"name-index/{LAYOUT_REVISION}/{self.keys.revision}"
 
+    def graph(self, iris: Iris) -> str:
+        return iris.name_index_graph
+
     def write(self, store: ox.Store, iris: Iris) -> None:
         add_name_index(store, iris, self.keys)

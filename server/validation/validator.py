@@ -20,7 +20,6 @@ from functools import cached_property
 from pathlib import Path
 
 import pyoxigraph as ox
-import pyshacl
 import rdflib
 from rdflib.namespace import RDF, RDFS, SH, XSD
 
@@ -254,15 +253,16 @@ def read_shapes(settings: Settings) -> rdflib.Graph:
     return shapes
 
 
-@dataclass(frozen=True)
 class Shapes:
-    """The published shapes, read once: what /shapes documents and POST /validate applies."""
+    """The published shapes: what /shapes documents and the validation form explains, read when
+    first asked for (parsing them is not worth delaying the server's start)."""
 
-    graph: rdflib.Graph
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
 
-    @classmethod
-    def read(cls, settings: Settings) -> Shapes:
-        return cls(read_shapes(settings))
+    @cached_property
+    def graph(self) -> rdflib.Graph:
+        return read_shapes(self.settings)
 
 
 # --- The validator ------------------------------------------------------------------------
@@ -361,6 +361,8 @@ class Validator:
 
     def _run(self, graph: rdflib.Graph, origin: dict, keep: set | None) -> Report:
         """Validate the whole graph (no focus nodes: pySHACL then skips nested shapes), report `keep`."""
+        import pyshacl  # here: loading it takes a good part of a second, and only validation needs it
+
         _, full_report, _ = pyshacl.validate(
             graph, shacl_graph=self.shapes, inference="none", advanced=True, allow_warnings=True, inplace=True
         )

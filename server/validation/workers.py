@@ -76,6 +76,8 @@ class Published:
 
 def validation_worker_main(conn: Connection, settings_json: str) -> None:
     """Parse a submission, report the IRIs it mentions, then validate it with their types."""
+    import pyshacl  # noqa: F401 - loaded now, so that no validation pays for it within its time limit
+
     settings = Settings.model_validate_json(settings_json)
     validator = Validator.from_settings(settings)
     conn.send("ready")

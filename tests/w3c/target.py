@@ -192,3 +192,50 @@ def listening_port(pid: int) -> int | None:
         if fields[3] == LISTEN and fields[9] in inodes:
             return int(fields[1].rsplit(":", 1)[1], 16)
     return None
+
+
+@dataclass
+class LoadedStoreTarget:
+    """Our server over an on-disk store, each dataset loaded through `sistercities load`'s own code
+    (server.store.load, in this process); the server then switches to the new build by itself, and
+    the target waits until /health reports the new data version."""
+
+    endpoint: str
+    health: str
+    store_dir: Path
+    workdir: Path
+    client: httpx.Client
+    base_iri: str = "https://w3id.org/sistercities/"
+
+    def load(self, dataset: Dataset) -> None:
+        from server.store.load import Source, load
+        from server.store.location import StoreLocation
+        from server.uris import Iris
+
+        data = self.workdir / "dataset.nq"
+        data.write_bytes(dataset.nquads())
+        build = load(StoreLocation(self.store_dir), [Source(str(data), ox.RdfFormat.N_QUADS)], Iris(self.base_iri))
+        self._wait_for(build.record.version)
+
+    def _wait_for(self, version: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.client.get(self.health).json().get("data") == version:
+                return
+            time.sleep(0.02)
+        raise LoadError(f"the server did not switch to data version {version} within {timeout} s")
+
+
+@contextmanager
+def our_session(workdir: Path) -> Iterator[Session]:
+    """A Session on our own server (`sistercities serve --store`), loading through the load path."""
+    from server.running import live_server
+
+    store = workdir / "store"
+    options = ("--store", str(store), "--no-validate", "--store-check-seconds", "0.02", "--result-cache-bytes", "0")
+    with (
+        live_server(*options, cache_dir=workdir / "cache") as server,
+        httpx.Client(timeout=60, follow_redirects=True) as client,
+    ):
+        target = LoadedStoreTarget(f"{server.url}/sparql", f"{server.url}/health", store, workdir, client)
+        yield Session(target, client)
