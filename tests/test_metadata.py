@@ -259,11 +259,11 @@ def test_one_distribution_per_dump(http: httpx.Client, catalogue: rdflib.Graph) 
         assert catalogue.value(checksum, SPDX.algorithm) == SPDX.checksumAlgorithm_sha256
         assert str(catalogue.value(checksum, SPDX.checksumValue)) == hashlib.sha256(response.content).hexdigest()
         media_type = str(catalogue.value(distribution, DCAT.mediaType))
-        assert media_type.startswith("http://www.iana.org/assignments/media-types/")
+        assert media_type.startswith("https://www.iana.org/assignments/media-types/")
         if url.endswith(".gz"):
             assert response.headers["content-type"] == "application/gzip"
             assert catalogue.value(distribution, DCAT.compressFormat) == rdflib.URIRef(
-                "http://www.iana.org/assignments/media-types/application/gzip"
+                "https://www.iana.org/assignments/media-types/application/gzip"
             )
             assert media_type.endswith(("/application/n-triples", "/application/n-quads"))
         else:
@@ -296,6 +296,24 @@ def test_eu_authority_iris_are_well_formed(catalogue: rdflib.Graph) -> None:
                     continue
                 used.setdefault(match["table"], set()).add(match["code"])
     assert used == EU_CODES
+
+
+def test_referenced_resources_are_typed_and_named(catalogue: rdflib.Graph) -> None:
+    """What the official shapes check with sh:class (tests/test_dcat_ap.py runs them): each resource
+    the catalogue refers to has the class of the property's range in the catalogue itself, and
+    every EU authority code and the ADMS licence type has its English name."""
+    from server.publish.catalogue import RANGES
+
+    for prop, cls in RANGES.items():
+        values = [o for o in catalogue.objects(None, rdflib.URIRef(prop.value)) if isinstance(o, rdflib.URIRef)]
+        assert values, f"nothing is given as {prop.value}"
+        for value in values:
+            assert (value, RDF.type, rdflib.URIRef(cls.value)) in catalogue, f"{value} is not a {cls.value}"
+    for term in set(catalogue.all_nodes()):
+        if isinstance(term, rdflib.URIRef) and EU_IRI.fullmatch(str(term)) and EU_IRI.fullmatch(str(term))["code"]:
+            assert catalogue.value(term, SKOS.prefLabel), f"{term} has no name"
+    assert catalogue.value(rdflib.URIRef(f"{EU}data-theme"), DCTERMS.title)
+    assert str(catalogue.value(rdflib.URIRef("http://purl.org/adms/licencetype/Attribution"), SKOS.prefLabel))
 
 
 def test_data_quality_measurement(catalogue: rdflib.Graph, report: dict) -> None:

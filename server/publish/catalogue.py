@@ -8,6 +8,10 @@ data version: titles, licences, formats (from the format registry), dump sizes a
 the dump files once they exist) and the quality (from the cached report). IRIs inside RDF always
 use the public base IRI. The tests list the DCAT-AP 3.0 mandatory and recommended properties,
 citing the specification.
+
+Every resource the catalogue refers to is typed with the class DCAT-AP gives the property's range
+(RANGES), and EU authority codes carry their names: harvesters validate one document at a time
+against the official DCAT-AP shapes, whose class constraints cannot see types stated elsewhere.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import formats
-from server.namespaces import DCAT, DCT, FOAF, RDF, RDFS, SPDX, VCARD, XSD
+from server.namespaces import DCAT, DCT, FOAF, RDF, RDFS, SKOS, SPDX, VCARD, XSD
 from server.publish import dumps
 from server.publish.quality import QualityReports, QualitySummary, quality_triples
 from server.publish.stored import StoredFacts, stored_facts
 from server.publish.terms import (
     ACCESS_RIGHT,
     ADMS_LICENCE_TYPE,
+    AUTHORITY_LABELS,
     CATALOGUE_DESCRIPTION,
     CATALOGUE_TITLE,
     CC_BY,
@@ -44,8 +49,11 @@ from server.publish.terms import (
     LICENCE,
     PROVENANCE,
     PUBLISHER_NAME,
+    SCHEME_TITLES,
     SERVICE_DESCRIPTION,
     SERVICE_TITLE,
+    SPARQL_PROTOCOL,
+    STANDARD_TITLES,
     TITLE,
     date_time,
     in_language,
@@ -63,6 +71,28 @@ from server.web.represent import represent
 from server.web.services import services
 
 GRAPH_FORMATS = formats.of_kind(formats.Kind.GRAPH)
+
+# The class DCAT-AP 3.0.1 gives the range of each property the catalogue uses with an IRI value
+# that is not described as a class of its own here (its shapes check them with sh:class).
+RANGES = {
+    DCT.language: DCT.LinguisticSystem,
+    DCT.spatial: DCT.Location,
+    DCT.accessRights: DCT.RightsStatement,
+    DCT.conformsTo: DCT.Standard,
+    DCT.format: DCT.MediaTypeOrExtent,
+    DCT.license: DCT.LicenseDocument,
+    DCT.type: SKOS.Concept,
+    DCAT.mediaType: DCT.MediaType,
+    DCAT.compressFormat: DCT.MediaType,
+    DCAT.theme: SKOS.Concept,
+    DCAT.themeTaxonomy: SKOS.ConceptScheme,
+    DCAT.landingPage: FOAF.Document,
+    FOAF.homepage: FOAF.Document,
+    FOAF.page: FOAF.Document,
+    DCAT.endpointURL: RDFS.Resource,
+    DCAT.endpointDescription: RDFS.Resource,
+    SPDX.algorithm: SPDX.ChecksumAlgorithm,
+}
 
 
 @dataclass(frozen=True)
@@ -145,7 +175,7 @@ def catalogue_triples(facts: CatalogueFacts) -> list[ox.Triple]:
         triple(service, DCAT.endpointURL, service),
         triple(service, DCAT.endpointDescription, service),  # GET without a query: the service description
         triple(service, DCAT.servesDataset, dataset),
-        triple(service, DCT.conformsTo, node("http://www.w3.org/TR/sparql11-protocol/")),
+        triple(service, DCT.conformsTo, SPARQL_PROTOCOL),
         triple(service, DCT.license, licence),
         triple(service, DCT.accessRights, public),
         triple(service, DCT.publisher, publisher),
@@ -178,7 +208,28 @@ def catalogue_triples(facts: CatalogueFacts) -> list[ox.Triple]:
         triples += distribution_triples(facts, spec, dataset, licence, modified)
     if facts.quality is not None:
         triples += quality_triples(iris, dataset, facts.quality)
-    return triples
+    return triples + typed_references(triples)
+
+
+def typed_references(triples: list[ox.Triple]) -> list[ox.Triple]:
+    """The classes of the resources referred to (RANGES), and the names of EU authority codes,
+    schemes and standards, each once and only where not stated already."""
+    stated = set(triples)
+    added: dict[ox.Triple, None] = {}
+    for t in triples:
+        cls = RANGES.get(t.predicate)
+        if cls is None or not isinstance(t.object, ox.NamedNode):
+            continue
+        referred = t.object
+        found = [triple(referred, RDF.type, cls)]
+        if referred in AUTHORITY_LABELS:
+            found.append(triple(referred, SKOS.prefLabel, in_language(AUTHORITY_LABELS[referred], "en")))
+        if referred in SCHEME_TITLES:
+            found.append(triple(referred, DCT.title, in_language(SCHEME_TITLES[referred], "en")))
+        if referred in STANDARD_TITLES:
+            found.append(triple(referred, DCT.title, in_language(STANDARD_TITLES[referred], "en")))
+        added.update(dict.fromkeys(f for f in found if f not in stated))
+    return list(added)
 
 
 def contact_channel(contact: ox.NamedNode, url: str) -> ox.Triple:
