@@ -62,15 +62,19 @@ from server.publish.terms import (
     triple,
     typed,
 )
+from server.publish.views import catalogue_view
 from server.publish.void import dump_url
 from server.query.engine import DataVersion
+from server.query.facts import facts_about
 from server.uris import Iris
 from server.web.errors import NotFound
+from server.web.i18n import reader_language
 from server.web.negotiation import negotiate
-from server.web.represent import represent
+from server.web.represent import by_extension, represent, variant_headers
 from server.web.services import services
 
 GRAPH_FORMATS = formats.of_kind(formats.Kind.GRAPH)
+CATALOGUE_FORMATS = (*GRAPH_FORMATS, formats.HTML)  # RDF unless a page is preferred: programs get Turtle
 
 # The class DCAT-AP 3.0.1 gives the range of each property the catalogue uses with an IRI value
 # that is not described as a class of its own here (its shapes check them with sh:class).
@@ -298,25 +302,35 @@ async def catalogue_facts(request: Request, version: DataVersion) -> CatalogueFa
 
 
 async def catalogue_response(request: Request, fmt: formats.Format, negotiated: bool) -> Response:
-    facts = await catalogue_facts(request, await services(request).engine.data_version())
+    shared = services(request)
+    facts = await catalogue_facts(request, await shared.engine.data_version())
+    language = reader_language(request)
 
-    async def build(_: DataVersion) -> bytes:
-        return serialise(catalogue_triples(facts), fmt, facts.iris.base)
+    async def build(_: DataVersion) -> bytes | Response:
+        triples = catalogue_triples(facts)
+        if fmt is formats.HTML:
+            named = {t.object.value for t in triples if isinstance(t.object, ox.NamedNode)}
+            labels = (await facts_about(shared.engine, named, facts.iris)).labels
+            context = {"view": catalogue_view(triples, facts.iris, language, labels), "formats": GRAPH_FORMATS}
+            return shared.templates.TemplateResponse(request, "catalogue.html", context)
+        return serialise(triples, fmt, facts.iris.base)
 
-    located = {"Content-Location": str(request.url_for("catalog_file", ext=fmt.extension))} if negotiated else {}
-    variant = f"catalog-{fmt.key}-{facts.state}"
-    return await represent(request, fmt, variant, build, vary="Accept" if negotiated else None, headers=located)
+    headers = variant_headers("/catalog", fmt, CATALOGUE_FORMATS, negotiated)
+    variant = f"catalog-{fmt.key}-{language if fmt is formats.HTML else ''}-{facts.state}"
+    vary = "Accept, Accept-Language" if negotiated else ("Accept-Language" if fmt is formats.HTML else None)
+    return await represent(request, fmt, variant, build, vary=vary, headers=headers)
 
 
 async def catalogue(request: Request) -> Response:
-    """GET /catalog: the DCAT-AP catalogue in the format the client asks for (Turtle by default)."""
-    return await catalogue_response(request, negotiate(request.headers.get("accept"), GRAPH_FORMATS), True)
+    """GET /catalog: the DCAT-AP catalogue in the format the client asks for (Turtle by default, a
+    page for browsers)."""
+    return await catalogue_response(request, negotiate(request.headers.get("accept"), CATALOGUE_FORMATS), True)
 
 
 async def catalogue_file(request: Request) -> Response:
-    """GET /catalog.ttl, .rdf, .jsonld, .nt: the catalogue in one fixed format."""
-    fmt = formats.by_extension(request.path_params["ext"], formats.Kind.GRAPH)
+    """GET /catalog.ttl, .rdf, .jsonld, .nt, .html: the catalogue in one fixed format."""
+    fmt = by_extension(request.path_params["ext"], CATALOGUE_FORMATS)
     if fmt is None:
-        offered = ", ".join(f"/catalog.{f.extension}" for f in GRAPH_FORMATS)
+        offered = ", ".join(f"/catalog.{f.extension}" for f in CATALOGUE_FORMATS)
         raise NotFound(f"The catalogue is published as {offered} (or /catalog, negotiated).")
     return await catalogue_response(request, fmt, False)
