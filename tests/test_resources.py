@@ -384,3 +384,5 @@ def test_the_dataset_page(http: httpx.Client) -> None:
     distributions = [h for h in hrefs if h.startswith("/catalog") and "#distribution-" in h]
     assert len(distributions) >= 5 and all("?lang=" in h.split("#")[0] for h in distributions)
     assert "Town-twinning (sister-city) agreements" in page
+    # long lists (the statistics' partitions) are folded, and say how many they hold
+    assert re.search(r"<summary>\d+ values</summary>", page)
