@@ -75,7 +75,7 @@ def complete(http: httpx.Client) -> None:
 
 @pytest.mark.parametrize("media_type", SERIALISATIONS)
 def test_catalogue_meets_the_official_dcat_ap_shapes(
-    http: httpx.Client, complete: None, official_shapes: rdflib.Graph, media_type: str
+    official_shapes: rdflib.Graph, http: httpx.Client, complete: None, media_type: str
 ) -> None:
     response = http.get("/catalog", headers={"Accept": media_type})
     assert response.status_code == 200
