@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs, when they are missing: headless Chromium
-# (and its driver) for the browser tests, and jemalloc for the test of `serve --worker-malloc`.
+# (and its driver) for the browser tests, jemalloc for the test of `serve --worker-malloc`, and
+# curl for the client-compatibility tests (tests/test_clients.py).
 # Uses sudo when not root.
 set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium chromium-driver)
 [ -f /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] || missing+=(libjemalloc2)
+[ -x /usr/bin/curl ] || missing+=(curl)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

@@ -21,6 +21,7 @@ from server import __version__
 from server.engines import make_engine
 from server.linked import browse, documents, vocabulary
 from server.publish import catalogue, dumps, quality, sitemap, void
+from server.publish.dataset import dataset_supplement
 from server.query.cache import CachingEngine
 from server.query.engine import EngineError, QueryEngine
 from server.query.pool import preload_into_workers
@@ -35,6 +36,7 @@ from server.validation.workers import ValidationService
 from server.web.errors import HTTPProblem
 from server.web.problems import handle_engine_error, handle_problem
 from server.web.services import Services, services
+from server.web.supplements import Supplements
 from server.web.templating import make_templates
 
 HERE = Path(__file__).resolve().parent
@@ -109,6 +111,9 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
         dumps.DumpStore(settings.cache_dir, left_out=(settings.iris.metadata_graph, settings.iris.name_index_graph)),
     ):
         shared.provide(state)
+    supplements = Supplements()
+    supplements.add(settings.iris.dataset, dataset_supplement)  # the catalogue's and VoID's, on its page
+    shared.provide(supplements)
     app.state.services = shared
     register_routes(app)
     app.add_exception_handler(HTTPProblem, handle_problem)
@@ -147,9 +152,11 @@ def register_routes(app: FastAPI) -> None:
     route("/browse", browse.browse, methods=READ, name="browse")
     # For harvesters: VoID, the DCAT-AP catalogue, the quality report, dumps, sitemap.
     route("/.well-known/void", void.void_description, methods=READ, name="void")
+    route("/.well-known/void.{ext}", void.void_file, methods=READ, name="void_file")
     route("/catalog", catalogue.catalogue, methods=READ, name="catalog")
     route("/catalog.{ext}", catalogue.catalogue_file, methods=READ, name="catalog_file")
     route("/validation-report", quality.validation_report, methods=READ, name="validation_report")
+    route("/validation-report.{ext}", quality.validation_report_file, methods=READ, name="validation_report_file")
     route("/dumps/", dumps.listing, methods=READ, name="dumps")
     route("/dumps/{name}", dumps.dump, methods=READ, name="dump")
     route("/dumps/{version}/{name}", dumps.dump_of_version, methods=READ, name="dump_version")

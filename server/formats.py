@@ -35,10 +35,18 @@ class Format:
     rdf: ox.RdfFormat | None = None
     results: ox.QueryResultsFormat | None = None
     aliases: tuple[str, ...] = ()
+    # Other names a client may give it in a format parameter (format=, output=, results=), beside
+    # its key and media types: what SPARQLWrapper, Virtuoso's and Jena's users send.
+    names: tuple[str, ...] = ()
 
     @property
     def media_types(self) -> tuple[str, ...]:
         return (self.media_type, *self.aliases)
+
+    def is_named(self, name: str) -> bool:
+        """Whether a format parameter's value ("turtle", "n3", "text/turtle; charset=utf-8") names it."""
+        wanted = _essence(name).lower()
+        return wanted == self.key or wanted in self.names or wanted in self.media_types
 
 
 def _essence(media_type: str) -> str:
@@ -46,7 +54,14 @@ def _essence(media_type: str) -> str:
     return media_type.split(";", 1)[0].strip()
 
 
-def _rdf(key: str, label: str, rdf: ox.RdfFormat, kinds: set[Kind], aliases: tuple[str, ...] = ()) -> Format:
+def _rdf(
+    key: str,
+    label: str,
+    rdf: ox.RdfFormat,
+    kinds: set[Kind],
+    aliases: tuple[str, ...] = (),
+    names: tuple[str, ...] = (),
+) -> Format:
     return Format(
         key,
         label,
@@ -55,10 +70,17 @@ def _rdf(key: str, label: str, rdf: ox.RdfFormat, kinds: set[Kind], aliases: tup
         frozenset(kinds),
         rdf=rdf,
         aliases=aliases,
+        names=names,
     )
 
 
-def _results(key: str, label: str, results: ox.QueryResultsFormat, aliases: tuple[str, ...] = ()) -> Format:
+def _results(
+    key: str,
+    label: str,
+    results: ox.QueryResultsFormat,
+    aliases: tuple[str, ...] = (),
+    names: tuple[str, ...] = (),
+) -> Format:
     return Format(
         key,
         label,
@@ -67,15 +89,30 @@ def _results(key: str, label: str, results: ox.QueryResultsFormat, aliases: tupl
         frozenset({Kind.RESULTS}),
         results=results,
         aliases=aliases,
+        names=names,
     )
 
 
-TURTLE = _rdf("turtle", "Turtle", ox.RdfFormat.TURTLE, {Kind.GRAPH}, ("application/x-turtle",))
-JSON_LD = _rdf("jsonld", "JSON-LD", ox.RdfFormat.JSON_LD, {Kind.GRAPH, Kind.DATASET})
-RDF_XML = _rdf("rdfxml", "RDF/XML", ox.RdfFormat.RDF_XML, {Kind.GRAPH}, ("application/xml", "text/xml"))
-N_TRIPLES = _rdf("ntriples", "N-Triples", ox.RdfFormat.N_TRIPLES, {Kind.GRAPH}, ("text/plain",))
+# N3 is a superset of Turtle, so a Turtle answer is a valid N3 answer: format=n3 gets Turtle, as
+# at other endpoints. "xml" names RDF/XML only where SPARQL XML results cannot be given
+# (CONSTRUCT, DESCRIBE): SPARQLWrapper asks for "xml" whatever the query form.
+TURTLE = _rdf(
+    "turtle",
+    "Turtle",
+    ox.RdfFormat.TURTLE,
+    {Kind.GRAPH},
+    ("application/x-turtle",),
+    ("ttl", "n3", "text/n3", "text/rdf+n3", "application/n3", "application/turtle"),
+)
+JSON_LD = _rdf(
+    "jsonld", "JSON-LD", ox.RdfFormat.JSON_LD, {Kind.GRAPH, Kind.DATASET}, names=("json-ld", "application/x-json+ld")
+)
+RDF_XML = _rdf(
+    "rdfxml", "RDF/XML", ox.RdfFormat.RDF_XML, {Kind.GRAPH}, ("application/xml", "text/xml"), ("rdf+xml", "rdf", "xml")
+)
+N_TRIPLES = _rdf("ntriples", "N-Triples", ox.RdfFormat.N_TRIPLES, {Kind.GRAPH}, ("text/plain",), ("nt", "n-triples"))
 TRIG = _rdf("trig", "TriG", ox.RdfFormat.TRIG, {Kind.DATASET}, ("application/x-trig",))
-N_QUADS = _rdf("nquads", "N-Quads", ox.RdfFormat.N_QUADS, {Kind.DATASET}, ("text/x-nquads",))
+N_QUADS = _rdf("nquads", "N-Quads", ox.RdfFormat.N_QUADS, {Kind.DATASET}, ("text/x-nquads",), ("nq", "n-quads"))
 
 SPARQL_JSON = _results("json", "SPARQL JSON", ox.QueryResultsFormat.JSON, ("application/json",))
 SPARQL_XML = _results("xml", "SPARQL XML", ox.QueryResultsFormat.XML, ("application/xml", "text/xml"))
@@ -116,6 +153,11 @@ def of_kind(kind: Kind) -> tuple[Format, ...]:
 def of_kinds(*kinds: Kind) -> tuple[Format, ...]:
     """Formats that can carry any of these kinds, each once, in order of preference."""
     return tuple(dict.fromkeys(f for kind in kinds for f in of_kind(kind)))
+
+
+def named(name: str, offered: tuple[Format, ...]) -> Format | None:
+    """The offered format a format parameter's value names (by key, other name or media type), if any."""
+    return next((f for f in offered if f.is_named(name)), None)
 
 
 def by_key(key: str) -> Format | None:

@@ -9,6 +9,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import httpx
@@ -259,11 +260,11 @@ def test_one_distribution_per_dump(http: httpx.Client, catalogue: rdflib.Graph) 
         assert catalogue.value(checksum, SPDX.algorithm) == SPDX.checksumAlgorithm_sha256
         assert str(catalogue.value(checksum, SPDX.checksumValue)) == hashlib.sha256(response.content).hexdigest()
         media_type = str(catalogue.value(distribution, DCAT.mediaType))
-        assert media_type.startswith("http://www.iana.org/assignments/media-types/")
+        assert media_type.startswith("https://www.iana.org/assignments/media-types/")
         if url.endswith(".gz"):
             assert response.headers["content-type"] == "application/gzip"
             assert catalogue.value(distribution, DCAT.compressFormat) == rdflib.URIRef(
-                "http://www.iana.org/assignments/media-types/application/gzip"
+                "https://www.iana.org/assignments/media-types/application/gzip"
             )
             assert media_type.endswith(("/application/n-triples", "/application/n-quads"))
         else:
@@ -296,6 +297,24 @@ def test_eu_authority_iris_are_well_formed(catalogue: rdflib.Graph) -> None:
                     continue
                 used.setdefault(match["table"], set()).add(match["code"])
     assert used == EU_CODES
+
+
+def test_referenced_resources_are_typed_and_named(catalogue: rdflib.Graph) -> None:
+    """What the official shapes check with sh:class (tests/test_dcat_ap.py runs them): each resource
+    the catalogue refers to has the class of the property's range in the catalogue itself, and
+    every EU authority code and the ADMS licence type has its English name."""
+    from server.publish.catalogue import RANGES
+
+    for prop, cls in RANGES.items():
+        values = [o for o in catalogue.objects(None, rdflib.URIRef(prop.value)) if isinstance(o, rdflib.URIRef)]
+        assert values, f"nothing is given as {prop.value}"
+        for value in values:
+            assert (value, RDF.type, rdflib.URIRef(cls.value)) in catalogue, f"{value} is not a {cls.value}"
+    for term in set(catalogue.all_nodes()):
+        if isinstance(term, rdflib.URIRef) and EU_IRI.fullmatch(str(term)) and EU_IRI.fullmatch(str(term))["code"]:
+            assert catalogue.value(term, SKOS.prefLabel), f"{term} has no name"
+    assert catalogue.value(rdflib.URIRef(f"{EU}data-theme"), DCTERMS.title)
+    assert str(catalogue.value(rdflib.URIRef("http://purl.org/adms/licencetype/Attribution"), SKOS.prefLabel))
 
 
 def test_data_quality_measurement(catalogue: rdflib.Graph, report: dict) -> None:
@@ -570,3 +589,68 @@ def test_remote_mode(remote: Server, void: rdflib.Graph) -> None:
     catalogue = rdflib.Graph().parse(data=httpx.get(f"{remote.url}/catalog").content, format="turtle")
     assert (DATASET, RDF.type, DCAT.Dataset) in catalogue
     assert catalogue.value(DATASET, DQV.hasQualityMeasurement) is None
+
+
+# --- Pages for people at the same URLs -----------------------------------------------------------
+
+FIREFOX = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+PAGES = {
+    "/catalog": ("ttl", "rdf", "jsonld", "nt"),
+    "/.well-known/void": ("ttl", "rdf", "jsonld", "nt"),
+    "/validation-report": ("ttl", "rdf", "jsonld", "nt", "json"),
+}
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_browsers_get_pages_and_programs_rdf_at_one_url(http: httpx.Client, report: dict, path: str) -> None:
+    page = http.get(path, headers={"Accept": FIREFOX})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Accept" in page.headers["vary"] and page.headers["content-location"] == f"{path}.html"
+    alternates = set(re.findall(r"<([^>]+)>; rel=\"alternate\"", page.headers["link"]))
+    assert alternates == {f"{path}.{ext}" for ext in (*PAGES[path], "html")}
+    for accept in (None, "*/*", "text/turtle"):  # programs keep getting RDF by default
+        rdf = http.get(path, headers={"Accept": accept} if accept else {})
+        assert rdf.status_code == 200 and rdf.headers["content-type"].startswith("text/turtle"), accept
+    fixed = http.get(f"{path}.html", headers={"Accept": "text/turtle"})
+    assert fixed.status_code == 200 and fixed.headers["content-type"].startswith("text/html")
+    # every other format is linked from the page, and each link answers in its format
+    links = set(re.findall(r'href="([^"]+)"', page.text))
+    for ext in PAGES[path]:
+        assert f"{path}.{ext}" in links
+        assert http.get(f"{path}.{ext}").status_code == 200
+    assert http.get(f"{path}.xlsx").status_code == 404
+
+
+def test_catalogue_page(http: httpx.Client, catalogue: rdflib.Graph) -> None:
+    """The catalogue for people: the dataset, each distribution with its size and checksum, the
+    endpoint, licence, contact, how to cite, and links that stay on this server."""
+    page = http.get("/catalog", headers={"Accept": FIREFOX}).text
+    assert str(catalogue.value(DATASET, DCTERMS.title)) in page
+    for distribution in catalogue.objects(DATASET, DCAT.distribution):
+        size = catalogue.value(distribution, DCAT.byteSize).toPython()
+        checksum = str(catalogue.value(catalogue.value(distribution, SPDX.checksum), SPDX.checksumValue))
+        anchor = str(distribution).rsplit("#", 1)[1]
+        row = re.search(rf'<tr id="{anchor}">(.*?)</tr>', page, re.DOTALL).group(1)
+        assert f"{size:,} bytes" in row and checksum in row
+        assert re.search(r'href="/dumps/sistercities\.[a-z.]+" download', row)
+    hrefs = set(re.findall(r'href="([^"]+)"', page))
+    paths = {urlsplit(h).path for h in hrefs}
+    assert {"/sparql", "/doc/dataset/sister-cities", "/validation-report", "/.well-known/void"} <= paths
+    assert "Creative Commons Attribution 4.0 International" in page
+    assert "Sister Cities Linked Data – data team" in page
+    version = str(catalogue.value(DATASET, DCAT.version))
+    citation = re.search(r'<blockquote class="citation">(.*?)</blockquote>', page, re.DOTALL).group(1)
+    assert version in citation and str(DATASET) in citation
+    assert not [h for h in hrefs if h.startswith(BASE)], "links to our IRIs must be local paths"
+
+
+def test_void_page(http: httpx.Client, void: rdflib.Graph) -> None:
+    page = http.get("/.well-known/void", headers={"Accept": FIREFOX}).text
+    triples = void.value(DATASET, VOID.triples).toPython()
+    assert re.search(rf"<dt>triples</dt><dd>{triples:,}</dd>", page)
+    hrefs = set(re.findall(r'href="([^"]+)"', page))
+    paths = {urlsplit(h).path for h in hrefs}
+    assert {"/doc/graph/sources", "/sparql", "/catalog"} <= paths
+    assert {"/doc/place/shanghai", "/doc/place/kuopio"} <= paths  # example resources
+    assert "Wikidata" in page and "GeoNames" in page  # the linksets
+    assert not [h for h in hrefs if h.startswith(BASE)], "links to our IRIs must be local paths"

@@ -8,7 +8,7 @@ from server import formats
 from server.query.reading import QueryForm
 from server.sparql.protocol import offered_formats
 from server.web.errors import NotAcceptable
-from server.web.negotiation import best_format, negotiate, negotiate_language
+from server.web.negotiation import best_format, negotiate, negotiate_language, preference
 from server.web.problems import PROBLEM_FORMATS
 
 FIREFOX = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -102,3 +102,41 @@ def test_errors_are_pages_for_browsers_and_text_for_curl(accept: str | None, exp
 )
 def test_language_negotiation(header: str | None, expected: str) -> None:
     assert negotiate_language(header, ["en", "fi", "sv", "zh"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("accept", "fmt", "expected"),
+    [
+        (None, formats.CSV, 1.0),
+        ("*/*", formats.CSV, 1.0),
+        (FIREFOX, formats.CSV, 0.8),
+        ("text/csv;q=0, */*", formats.CSV, 0.0),
+        ("application/sparql-results+json", formats.CSV, 0.0),
+        ("text/*;q=0.5, text/csv;q=0.7", formats.CSV, 0.7),
+        ("application/xml;q=0.3", formats.RDF_XML, 0.3),  # through an alias
+    ],
+)
+def test_preference_of_one_format(accept: str | None, fmt: formats.Format, expected: float) -> None:
+    assert preference(accept, fmt) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "offered", "expected"),
+    [
+        ("xml", SELECT_POST, formats.SPARQL_XML),
+        ("xml", GRAPH, formats.RDF_XML),  # SPARQLWrapper's default for CONSTRUCT and DESCRIBE
+        ("n3", GRAPH, formats.TURTLE),
+        ("N3", GRAPH, formats.TURTLE),
+        ("json-ld", GRAPH, formats.JSON_LD),
+        ("rdf+xml", GRAPH, formats.RDF_XML),
+        ("text/tab-separated-values", SELECT_POST, formats.TSV),
+        ("text/csv; charset=utf-8", SELECT_POST, formats.CSV),
+        ("turtle", SELECT_POST, None),
+        ("json", GRAPH, None),
+        ("bogus", GRAPH, None),
+    ],
+)
+def test_format_parameter_names(
+    name: str, offered: tuple[formats.Format, ...], expected: formats.Format | None
+) -> None:
+    assert formats.named(name, offered) is expected

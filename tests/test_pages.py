@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.live import live_server
 
@@ -110,3 +111,34 @@ def test_every_literal_is_escaped(page: Page, hostile_server: str) -> None:
         page.goto(hostile_server + path)
         expect(page.locator("main")).to_contain_text("<script>window.__pwned = 1</script>")
         assert page.evaluate("window.__pwned") is None
+
+
+def test_following_the_home_page_never_starts_a_download(page: Page, server_url: str) -> None:
+    """A person clicking each link of the home page (the site's navigation, browsing, and the
+    links for programs: catalogue, VoID, report, dumps, the dataset) gets a page, never a file."""
+    downloads: list[str] = []
+    page.on("download", lambda download: downloads.append(download.url))
+    page.goto(f"{server_url}/")
+    count = page.locator("a[href]").count()
+    assert count > 20
+    followed = []
+    for index in range(count):
+        page.goto(f"{server_url}/")
+        link = page.locator("a[href]").nth(index)
+        href = link.get_attribute("href")
+        if urlsplit(href).hostname not in (None, "127.0.0.1"):
+            continue
+        try:
+            with page.expect_navigation(timeout=20_000) as navigation:
+                link.click()
+        except PlaywrightTimeout:
+            pytest.fail(f"following {href} did not open a page (downloads: {downloads})")
+        response = navigation.value
+        assert response is not None and response.status == 200, href
+        assert response.headers["content-type"].startswith("text/html"), (href, response.headers["content-type"])
+        expect(page.locator("h1, #yasgui").first).to_be_visible()
+        followed.append(urlsplit(href).path)
+    assert downloads == []
+    assert {"/catalog", "/.well-known/void", "/validation-report", "/dumps/", "/doc/dataset/sister-cities"} <= set(
+        followed
+    )

@@ -332,3 +332,57 @@ def test_links_on_pages_stay_on_this_host(http: httpx.Client, server_url: str) -
     ours = [h for h in hrefs if BASE in h]
     assert ours == [], "links to our IRIs must be local paths"
     assert any(urlsplit(h).path == "/doc/place/pudong" for h in hrefs)
+
+
+# --- The dataset's own IRI ------------------------------------------------------------------------
+
+DATASET = f"{BASE}id/dataset/sister-cities"
+DCAT = "http://www.w3.org/ns/dcat#"
+DCT = "http://purl.org/dc/terms/"
+VOID = "http://rdfs.org/ns/void#"
+
+
+def test_the_dataset_iri_dereferences_to_its_full_description(http: httpx.Client) -> None:
+    """What the catalogue and VoID say of the dataset, with the statistics in the store."""
+    from server.publish.dumps import DUMPS
+
+    http.get("/dumps/")  # sizes and checksums follow once the dumps exist
+    redirect = http.get("/id/dataset/sister-cities")
+    assert redirect.status_code == 303 and redirect.headers["location"] == "/doc/dataset/sister-cities"
+    graph = rdflib.Graph().parse(data=http.get("/doc/dataset/sister-cities.ttl").text, format="turtle")
+    dataset = rdflib.URIRef(DATASET)
+    assert {t.language for t in graph.objects(dataset, rdflib.URIRef(DCT + "title"))} >= {"en", "fi", "sv"}
+    assert graph.value(dataset, rdflib.URIRef(DCT + "description"))
+    distributions = set(graph.objects(dataset, rdflib.URIRef(DCAT + "distribution")))
+    assert len(distributions) == len(DUMPS)
+    for distribution in distributions:
+        assert graph.value(distribution, rdflib.URIRef(DCAT + "downloadURL"))
+        assert graph.value(distribution, rdflib.URIRef(DCAT + "byteSize"))
+    endpoint = rdflib.URIRef(f"{BASE}sparql")
+    assert graph.value(dataset, rdflib.URIRef(VOID + "sparqlEndpoint")) == endpoint
+    assert graph.value(endpoint, rdflib.URIRef(DCAT + "endpointURL")) == endpoint
+    assert graph.value(dataset, rdflib.URIRef(VOID + "triples")).toPython() > 1000  # the stored statistics
+    # each statement in the graph of the document it comes from
+    quads = ox.Dataset(ox.parse(http.get("/doc/dataset/sister-cities.nq").content, format=ox.RdfFormat.N_QUADS))
+    graphs_of = {
+        q.graph_name.value
+        for q in quads
+        if q.subject == ox.NamedNode(DATASET) and q.predicate == ox.NamedNode(DCAT + "distribution")
+    }
+    assert graphs_of == {f"{BASE}catalog"}
+    endpoints = {q.graph_name.value for q in quads if q.predicate == ox.NamedNode(VOID + "sparqlEndpoint")}
+    assert endpoints == {f"{BASE}.well-known/void"}
+
+
+def test_the_dataset_page(http: httpx.Client) -> None:
+    page = http.get("/doc/dataset/sister-cities", headers={"Accept": "text/html"}).text
+    title = re.search(r"<h1>(.*?)</h1>", page).group(1)
+    assert title == "Sister Cities Linked Data: town twinning and city cooperation"
+    hrefs = re.findall(r'href="([^"]+)"', page)
+    assert any(h.startswith("/sparql") for h in hrefs)  # the endpoint
+    assert any(h.startswith("/catalog?") or h == "/catalog" for h in hrefs)  # the catalogue, cited as a source
+    distributions = [h for h in hrefs if h.startswith("/catalog") and "#distribution-" in h]
+    assert len(distributions) >= 5 and all("?lang=" in h.split("#")[0] for h in distributions)
+    assert "Town-twinning (sister-city) agreements" in page
+    # long lists (the statistics' partitions) are folded, and say how many they hold
+    assert re.search(r"<summary>\d+ values</summary>", page)

@@ -22,6 +22,7 @@ from server.web.negotiation import negotiate
 from server.web.represent import represent
 from server.web.requests import page_number
 from server.web.services import per_version, services
+from server.web.supplements import Supplements
 
 
 async def see_other_thing(request: Request) -> Response:
@@ -62,10 +63,12 @@ async def document(request: Request) -> Response:
     fmt = fixed or negotiate(request.headers.get("accept"), uris.DOCUMENT_FORMATS)
     language, page = reader_language(request), page_number(request)
     path = f"/doc/{stem}"
+    supplement = await shared.get(Supplements).about(request, iri)
 
     async def build(_: DataVersion) -> bytes | Response:
         sources = await per_version(request, "graph-sources", lambda: graph_sources(shared.engine))
-        description = await describe(shared.engine, iri, iris, sources, page, shared.settings.page_size)
+        size = shared.settings.page_size
+        description = await describe(shared.engine, iri, iris, sources, page, size, supplement)
         if not description.exists:
             raise NotFound(f"Nothing is known about <{iri}>.")
         if fmt is formats.HTML:
@@ -78,5 +81,5 @@ async def document(request: Request) -> Response:
         return serialise_quads(quads, fmt, prefixes(iris.base))
 
     headers = {"Content-Location": f"{path}.{fmt.extension}", "Link": uris.alternate_links(path, uris.DOCUMENT_FORMATS)}
-    variant = f"doc-{fmt.key}-{language}-{page}"
+    variant = f"doc-{fmt.key}-{language}-{page}" + (f"-{supplement.state}" if supplement else "")
     return await represent(request, fmt, variant, build, vary="Accept, Accept-Language", headers=headers)

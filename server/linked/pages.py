@@ -108,6 +108,7 @@ class Presenter:
         self.derived_graph = derived_graph
         self.derived_label = derived_label
         self.cited: dict[str, SourceView] = {}
+        self.open: set[ox.NamedNode | ox.BlankNode] = set()
         for statement in (*description.all_statements(), *(s for c in description.conflicts.values() for s in c)):
             self._cite(statement)
 
@@ -133,13 +134,17 @@ class Presenter:
     def sources_of(self, statement: Statement) -> list[SourceView]:
         return self._cite(statement)
 
-    def value(self, term: ox.NamedNode | ox.BlankNode | ox.Literal, statement: Statement | None = None) -> ValueView:
+    def value(
+        self, term: ox.NamedNode | ox.BlankNode | ox.Literal, statement: Statement | None = None, *, expand: bool = True
+    ) -> ValueView:
         sources = self.sources_of(statement) if statement else []
         if isinstance(term, ox.NamedNode):
             url, external = self.link(term.value)
-            return ValueView(self.labels.best(term.value, self.language), url, external, term.value, sources=sources)
+            label = self.labels.best(term.value, self.language)
+            nested = self.in_place(term) if expand else []
+            return ValueView(label, url, external, term.value, sources=sources, nested=nested)
         if isinstance(term, ox.BlankNode):
-            return ValueView("", sources=sources, nested=self.groups(self.d.nested.get(term, [])))
+            return ValueView("", sources=sources, nested=self.in_place(term))
         datatype = term.datatype.value
         shown_type = (
             None
@@ -147,6 +152,18 @@ class Presenter:
             else self.labels.best(datatype, self.language)
         )
         return ValueView(term.value, language=term.language, datatype=shown_type, sources=sources)
+
+    def in_place(self, term: ox.NamedNode | ox.BlankNode) -> list[GroupView]:
+        """What is said of a blank node, or of a part of another document (a hash IRI such as a
+        distribution in the catalogue), shown where it is used; each once on a path, so that a
+        cycle ends."""
+        if term in self.open or (isinstance(term, ox.NamedNode) and "#" not in term.value):
+            return []
+        self.open.add(term)
+        try:
+            return self.groups(self.d.nested.get(term, []))
+        finally:
+            self.open.discard(term)
 
     def groups(self, statements: list[Statement], *, skip: set[str] = frozenset()) -> list[GroupView]:
         by_predicate = self._by_predicate([s for s in statements if s.predicate.value not in skip])
@@ -168,7 +185,7 @@ class Presenter:
             GroupView(
                 self.labels.best(predicate, self.language),
                 self.link(predicate)[0],
-                [self.value(s.subject, s) for s in group],
+                [self.value(s.subject, s, expand=False) for s in group],
                 key=local_name(predicate),
             )
             for predicate, group in sorted(

@@ -8,6 +8,11 @@ A description costs a fixed number of store queries however many resources it li
 statements (outgoing and blank nodes, one query), a page of incoming links, which source each
 graph comes from, the claims it conflicts with (only when there are any), and one batched
 lookup of the linked resources.
+
+A resource the service itself describes outside the store (the dataset, in the catalogue and VoID)
+gets those statements too (server.web.supplements), each in the graph of the document it comes
+from, which is then its own source; resources described only there (distributions, checksums) are
+described in place, as blank nodes are.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from server.namespaces import DCT, FOAF, PROV, RDF_TYPE
 from server.query.engine import QueryEngine, select
 from server.query.facts import Facts, Term, facts_about
 from server.uris import Iris
+from server.web.supplements import Supplement
 
 MAX_NESTED_ROWS = 5_000
 CC_BY = ox.NamedNode("https://creativecommons.org/licenses/by/4.0/")
@@ -42,7 +48,7 @@ class Statement:
 class Description:
     iri: str
     statements: list[Statement]
-    nested: dict[ox.BlankNode, list[Statement]]
+    nested: dict[ox.NamedNode | ox.BlankNode, list[Statement]]
     incoming: list[Statement]
     incoming_more: bool
     page: int
@@ -84,7 +90,7 @@ async def statements_and_blank_nodes(engine: QueryEngine, iri: str, iris: Iris) 
         FILTER(?g != <{index}>) }}"""
     statements = _grouped(await select(engine, query, MAX_NESTED_ROWS))
     own = [s for s in statements if s.subject == ox.NamedNode(iri)]
-    nested: dict[ox.BlankNode, list[Statement]] = defaultdict(list)
+    nested: dict[ox.NamedNode | ox.BlankNode, list[Statement]] = defaultdict(list)
     for statement in statements:
         if isinstance(statement.subject, ox.BlankNode):
             nested[statement.subject].append(statement)
@@ -151,13 +157,18 @@ async def describe(
     sources: dict[str, list[str]],
     page: int = 1,
     page_size: int = 50,
+    supplement: Supplement | None = None,
 ) -> Description:
     """Everything a document says about `iri`, in three rounds of queries whatever its size;
-    `sources` is graph_sources() of the current data version."""
+    `sources` is graph_sources() of the current data version; `supplement` what the service's
+    own documents say about it."""
     (own, nested), (incoming, more) = await asyncio.gather(
         statements_and_blank_nodes(engine, iri, iris),
         incoming_page(engine, iri, page, page_size),
     )
+    if supplement is not None:
+        own, nested, incoming = supplemented(iri, own, nested, incoming, supplement)
+        sources = {**sources, **{part.source: [part.source] for part in supplement.parts}}
     conflict_with = iris.term("conflictsWith")
     conflicts = await conflicting_claims(
         engine, sorted({s.object.value for s in own if s.predicate.value == conflict_with}), iris
@@ -165,7 +176,43 @@ async def describe(
     parts = [*own, *(s for group in nested.values() for s in group), *incoming]
     parts += [s for group in conflicts.values() for s in group]
     facts = await facts_about(engine, linked_iris(parts, sources, iri), iris)
+    if supplement is not None:
+        for part in supplement.parts:
+            add_facts(facts, part.triples)
     return Description(iri, own, nested, incoming, more, page, sources, conflicts, facts)
+
+
+def supplemented(
+    iri: str, own: list[Statement], nested: dict, incoming: list[Statement], supplement: Supplement
+) -> tuple[list[Statement], dict, list[Statement]]:
+    """The store's statements with the supplement's: a triple both state is one statement in all
+    their graphs."""
+    graphs: dict[tuple, list[str]] = defaultdict(list)
+    for statement in (*own, *(s for group in nested.values() for s in group), *incoming):
+        graphs[(statement.subject, statement.predicate, statement.object)].extend(statement.graphs)
+    for part in supplement.parts:
+        for t in part.triples:
+            graphs[(t.subject, t.predicate, t.object)].append(part.source)
+    thing = ox.NamedNode(iri)
+    own, incoming, nested = [], [], defaultdict(list)
+    for (s, p, o), found in graphs.items():
+        statement = Statement(s, p, o, tuple(sorted(set(found))))
+        if s == thing:
+            own.append(statement)
+        elif o == thing:
+            incoming.append(statement)
+        else:
+            nested[s].append(statement)
+    return own, dict(nested), incoming
+
+
+def add_facts(facts: Facts, triples: tuple[ox.Triple, ...]) -> None:
+    """Names and types stated in the supplement, for resources the store does not know."""
+    for t in triples:
+        if t.predicate == RDF_TYPE:
+            facts.types[t.subject.value].add(t.object.value)
+        elif isinstance(t.object, ox.Literal) and isinstance(t.subject, ox.NamedNode):
+            facts.labels.add(t.subject.value, t.predicate.value, t.object.value, t.object.language)
 
 
 # --- As RDF -------------------------------------------------------------------------------------
@@ -179,6 +226,8 @@ def description_quads(description: Description, document: str, dataset: str) -> 
         for s in description.all_statements()
         for g in s.graphs
     ]
+    graph_order = {g: i for i, g in enumerate(dict.fromkeys(q.graph_name for q in quads))}
+    quads.sort(key=lambda q: graph_order[q.graph_name])  # stable: each graph's statements together, in order
     quads += [ox.Quad(x, p, v, ox.DefaultGraph()) for x, p, v in description.facts.rows if p.value in NAME_PROPERTIES]
     doc, thing = ox.NamedNode(document), ox.NamedNode(description.iri)
     used_sources = sorted(

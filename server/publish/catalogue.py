@@ -8,6 +8,10 @@ data version: titles, licences, formats (from the format registry), dump sizes a
 the dump files once they exist) and the quality (from the cached report). IRIs inside RDF always
 use the public base IRI. The tests list the DCAT-AP 3.0 mandatory and recommended properties,
 citing the specification.
+
+Every resource the catalogue refers to is typed with the class DCAT-AP gives the property's range
+(RANGES), and EU authority codes carry their names: harvesters validate one document at a time
+against the official DCAT-AP shapes, whose class constraints cannot see types stated elsewhere.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import formats
-from server.namespaces import DCAT, DCT, FOAF, RDF, RDFS, SPDX, VCARD, XSD
+from server.namespaces import DCAT, DCT, FOAF, RDF, RDFS, SKOS, SPDX, VCARD, XSD
 from server.publish import dumps
 from server.publish.quality import QualityReports, QualitySummary, quality_triples
 from server.publish.stored import StoredFacts, stored_facts
 from server.publish.terms import (
     ACCESS_RIGHT,
     ADMS_LICENCE_TYPE,
+    AUTHORITY_LABELS,
     CATALOGUE_DESCRIPTION,
     CATALOGUE_TITLE,
     CC_BY,
@@ -44,8 +49,11 @@ from server.publish.terms import (
     LICENCE,
     PROVENANCE,
     PUBLISHER_NAME,
+    SCHEME_TITLES,
     SERVICE_DESCRIPTION,
     SERVICE_TITLE,
+    SPARQL_PROTOCOL,
+    STANDARD_TITLES,
     TITLE,
     date_time,
     in_language,
@@ -54,15 +62,41 @@ from server.publish.terms import (
     triple,
     typed,
 )
+from server.publish.views import catalogue_view
 from server.publish.void import dump_url
 from server.query.engine import DataVersion
+from server.query.facts import facts_about
 from server.uris import Iris
 from server.web.errors import NotFound
+from server.web.i18n import reader_language
 from server.web.negotiation import negotiate
-from server.web.represent import represent
+from server.web.represent import by_extension, represent, variant_headers
 from server.web.services import services
 
 GRAPH_FORMATS = formats.of_kind(formats.Kind.GRAPH)
+CATALOGUE_FORMATS = (*GRAPH_FORMATS, formats.HTML)  # RDF unless a page is preferred: programs get Turtle
+
+# The class DCAT-AP 3.0.1 gives the range of each property the catalogue uses with an IRI value
+# that is not described as a class of its own here (its shapes check them with sh:class).
+RANGES = {
+    DCT.language: DCT.LinguisticSystem,
+    DCT.spatial: DCT.Location,
+    DCT.accessRights: DCT.RightsStatement,
+    DCT.conformsTo: DCT.Standard,
+    DCT.format: DCT.MediaTypeOrExtent,
+    DCT.license: DCT.LicenseDocument,
+    DCT.type: SKOS.Concept,
+    DCAT.mediaType: DCT.MediaType,
+    DCAT.compressFormat: DCT.MediaType,
+    DCAT.theme: SKOS.Concept,
+    DCAT.themeTaxonomy: SKOS.ConceptScheme,
+    DCAT.landingPage: FOAF.Document,
+    FOAF.homepage: FOAF.Document,
+    FOAF.page: FOAF.Document,
+    DCAT.endpointURL: RDFS.Resource,
+    DCAT.endpointDescription: RDFS.Resource,
+    SPDX.algorithm: SPDX.ChecksumAlgorithm,
+}
 
 
 @dataclass(frozen=True)
@@ -145,7 +179,7 @@ def catalogue_triples(facts: CatalogueFacts) -> list[ox.Triple]:
         triple(service, DCAT.endpointURL, service),
         triple(service, DCAT.endpointDescription, service),  # GET without a query: the service description
         triple(service, DCAT.servesDataset, dataset),
-        triple(service, DCT.conformsTo, node("http://www.w3.org/TR/sparql11-protocol/")),
+        triple(service, DCT.conformsTo, SPARQL_PROTOCOL),
         triple(service, DCT.license, licence),
         triple(service, DCT.accessRights, public),
         triple(service, DCT.publisher, publisher),
@@ -178,7 +212,28 @@ def catalogue_triples(facts: CatalogueFacts) -> list[ox.Triple]:
         triples += distribution_triples(facts, spec, dataset, licence, modified)
     if facts.quality is not None:
         triples += quality_triples(iris, dataset, facts.quality)
-    return triples
+    return triples + typed_references(triples)
+
+
+def typed_references(triples: list[ox.Triple]) -> list[ox.Triple]:
+    """The classes of the resources referred to (RANGES), and the names of EU authority codes,
+    schemes and standards, each once and only where not stated already."""
+    stated = set(triples)
+    added: dict[ox.Triple, None] = {}
+    for t in triples:
+        cls = RANGES.get(t.predicate)
+        if cls is None or not isinstance(t.object, ox.NamedNode):
+            continue
+        referred = t.object
+        found = [triple(referred, RDF.type, cls)]
+        if referred in AUTHORITY_LABELS:
+            found.append(triple(referred, SKOS.prefLabel, in_language(AUTHORITY_LABELS[referred], "en")))
+        if referred in SCHEME_TITLES:
+            found.append(triple(referred, DCT.title, in_language(SCHEME_TITLES[referred], "en")))
+        if referred in STANDARD_TITLES:
+            found.append(triple(referred, DCT.title, in_language(STANDARD_TITLES[referred], "en")))
+        added.update(dict.fromkeys(f for f in found if f not in stated))
+    return list(added)
 
 
 def contact_channel(contact: ox.NamedNode, url: str) -> ox.Triple:
@@ -247,25 +302,35 @@ async def catalogue_facts(request: Request, version: DataVersion) -> CatalogueFa
 
 
 async def catalogue_response(request: Request, fmt: formats.Format, negotiated: bool) -> Response:
-    facts = await catalogue_facts(request, await services(request).engine.data_version())
+    shared = services(request)
+    facts = await catalogue_facts(request, await shared.engine.data_version())
+    language = reader_language(request)
 
-    async def build(_: DataVersion) -> bytes:
-        return serialise(catalogue_triples(facts), fmt, facts.iris.base)
+    async def build(_: DataVersion) -> bytes | Response:
+        triples = catalogue_triples(facts)
+        if fmt is formats.HTML:
+            named = {t.object.value for t in triples if isinstance(t.object, ox.NamedNode)}
+            labels = (await facts_about(shared.engine, named, facts.iris)).labels
+            context = {"view": catalogue_view(triples, facts.iris, language, labels), "formats": GRAPH_FORMATS}
+            return shared.templates.TemplateResponse(request, "catalogue.html", context)
+        return serialise(triples, fmt, facts.iris.base)
 
-    located = {"Content-Location": str(request.url_for("catalog_file", ext=fmt.extension))} if negotiated else {}
-    variant = f"catalog-{fmt.key}-{facts.state}"
-    return await represent(request, fmt, variant, build, vary="Accept" if negotiated else None, headers=located)
+    headers = variant_headers("/catalog", fmt, CATALOGUE_FORMATS, negotiated)
+    variant = f"catalog-{fmt.key}-{language if fmt is formats.HTML else ''}-{facts.state}"
+    vary = "Accept, Accept-Language" if negotiated else ("Accept-Language" if fmt is formats.HTML else None)
+    return await represent(request, fmt, variant, build, vary=vary, headers=headers)
 
 
 async def catalogue(request: Request) -> Response:
-    """GET /catalog: the DCAT-AP catalogue in the format the client asks for (Turtle by default)."""
-    return await catalogue_response(request, negotiate(request.headers.get("accept"), GRAPH_FORMATS), True)
+    """GET /catalog: the DCAT-AP catalogue in the format the client asks for (Turtle by default, a
+    page for browsers)."""
+    return await catalogue_response(request, negotiate(request.headers.get("accept"), CATALOGUE_FORMATS), True)
 
 
 async def catalogue_file(request: Request) -> Response:
-    """GET /catalog.ttl, .rdf, .jsonld, .nt: the catalogue in one fixed format."""
-    fmt = formats.by_extension(request.path_params["ext"], formats.Kind.GRAPH)
+    """GET /catalog.ttl, .rdf, .jsonld, .nt, .html: the catalogue in one fixed format."""
+    fmt = by_extension(request.path_params["ext"], CATALOGUE_FORMATS)
     if fmt is None:
-        offered = ", ".join(f"/catalog.{f.extension}" for f in GRAPH_FORMATS)
+        offered = ", ".join(f"/catalog.{f.extension}" for f in CATALOGUE_FORMATS)
         raise NotFound(f"The catalogue is published as {offered} (or /catalog, negotiated).")
     return await catalogue_response(request, fmt, False)

@@ -26,8 +26,9 @@ from server.uris import Iris
 from server.validation.validator import published_report_paths
 from server.validation.workers import ValidationService
 from server.web.errors import NotFound
+from server.web.i18n import reader_language
 from server.web.negotiation import negotiate
-from server.web.represent import represent
+from server.web.represent import by_extension, represent, variant_headers
 from server.web.services import services
 
 
@@ -144,11 +145,24 @@ def quality_triples(iris: Iris, dataset: ox.NamedNode, quality: QualitySummary) 
 
 
 REPORT_FORMATS = (*formats.of_kind(formats.Kind.GRAPH), formats.JSON, formats.HTML)
+REPORT_PATH = "/validation-report"
 
 
 async def validation_report(request: Request) -> Response:
     """GET /validation-report: the SHACL report of the published data, once per data version."""
-    fmt = negotiate(request.headers.get("accept"), REPORT_FORMATS)
+    return await report_response(request, negotiate(request.headers.get("accept"), REPORT_FORMATS), True)
+
+
+async def validation_report_file(request: Request) -> Response:
+    """GET /validation-report.ttl, .jsonld, .rdf, .nt, .json, .html: the report in one fixed format."""
+    fmt = by_extension(request.path_params["ext"], REPORT_FORMATS)
+    if fmt is None:
+        offered = ", ".join(f"{REPORT_PATH}.{f.extension}" for f in REPORT_FORMATS)
+        raise NotFound(f"The validation report is published as {offered} (or {REPORT_PATH}, negotiated).")
+    return await report_response(request, fmt, False)
+
+
+async def report_response(request: Request, fmt: formats.Format, negotiated: bool) -> Response:
     shared = services(request)
     reports = shared.get(QualityReports)
     if not reports.available:
@@ -158,6 +172,7 @@ async def validation_report(request: Request) -> Response:
         turtle, report = await reports.ensure(version.tag, shared.get(ValidationService))
         if fmt is formats.HTML:
             context = {"report": json.loads(report.read_text(encoding="utf-8")), "version": version}
+            context["formats"] = [f for f in REPORT_FORMATS if f is not formats.HTML]
             return shared.templates.TemplateResponse(request, "validation-report.html", context)
         if fmt is formats.JSON:
             return report.read_bytes()
@@ -166,4 +181,7 @@ async def validation_report(request: Request) -> Response:
         triples = list(ox.parse(path=turtle, format=ox.RdfFormat.TURTLE))
         return serialise_triples(triples, fmt, {**prefixes(shared.settings.base_iri), **EXTRA_PREFIXES})
 
-    return await represent(request, fmt, f"report-{fmt.key}", build)
+    headers = variant_headers(REPORT_PATH, fmt, REPORT_FORMATS, negotiated)
+    language = reader_language(request) if fmt is formats.HTML else ""  # the page's words follow the reader
+    vary = "Accept, Accept-Language" if negotiated else ("Accept-Language" if fmt is formats.HTML else None)
+    return await represent(request, fmt, f"report-{fmt.key}-{language}", build, vary=vary, headers=headers)

@@ -2,7 +2,8 @@
 
 Only EU authority codes that could be confirmed are used (language ENG FIN SWE ZHO, data theme
 GOVE INTR, country FIN CHN, licence CC_BY_4_0, access right PUBLIC, file types of RDF); the
-country table's codes are the ISO 3166-1 alpha-3 codes.
+country table's codes are the ISO 3166-1 alpha-3 codes. Their names are the English preferred
+labels of the EU Vocabularies tables, so that a harvester reading the catalogue alone can show them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ LICENCE = Namespace(EU + "licence/")
 ACCESS_RIGHT = Namespace(EU + "access-right/")
 FILE_TYPE = Namespace(EU + "file-type/")
 ADMS_LICENCE_TYPE = Namespace("http://purl.org/adms/licencetype/")
-IANA = "http://www.iana.org/assignments/media-types/"
+IANA = "https://www.iana.org/assignments/media-types/"  # as DCAT 3 and DCAT-AP 3 write them
 CC_BY = ox.NamedNode("https://creativecommons.org/licenses/by/4.0/")
 
 # The EU file type of each dump format (table "file-type").
@@ -37,6 +38,31 @@ EU_FILE_TYPES = {
     formats.TRIG.key: "RDF_TRIG",
     formats.RDF_XML.key: "RDF_XML",
 }
+
+# The English preferred label of each EU authority code used, and of the schemes and the ADMS
+# licence type: DCAT-AP's shapes ask a skos:Concept for its skos:prefLabel and a scheme for its title.
+AUTHORITY_LABELS = {
+    LANGUAGE.ENG: "English",
+    LANGUAGE.FIN: "Finnish",
+    LANGUAGE.SWE: "Swedish",
+    LANGUAGE.ZHO: "Chinese",
+    COUNTRY.FIN: "Finland",
+    COUNTRY.CHN: "China",
+    DATA_THEME.GOVE: "Government and public sector",
+    DATA_THEME.INTR: "International issues",
+    ACCESS_RIGHT.PUBLIC: "public",
+    LICENCE.CC_BY_4_0: "Creative Commons Attribution 4.0 International",
+    FILE_TYPE.RDF_TURTLE: "RDF Turtle",
+    FILE_TYPE.RDF_N_TRIPLES: "RDF N-Triples",
+    FILE_TYPE.RDF_N_QUADS: "RDF N-Quads",
+    FILE_TYPE.JSON_LD: "JSON-LD",
+    FILE_TYPE.RDF_TRIG: "RDF TriG",
+    FILE_TYPE.RDF_XML: "RDF/XML",
+    ADMS_LICENCE_TYPE.Attribution: "Attribution",
+}
+SCHEME_TITLES = {DATA_THEMES: "Data theme"}
+SPARQL_PROTOCOL = ox.NamedNode("http://www.w3.org/TR/sparql11-protocol/")
+STANDARD_TITLES = {SPARQL_PROTOCOL: "SPARQL 1.1 Protocol"}
 
 EXTRA_PREFIXES = {
     "vcard": VCARD.iri,

@@ -14,10 +14,14 @@ from server.namespaces import DCT, FOAF, RDF, RDFS, VOID
 from server.publish import dumps
 from server.publish.stored import example_places, stored_metadata
 from server.publish.terms import CC_BY, DESCRIPTION, TITLE, in_language, namespace_of, node, serialise, triple
+from server.publish.views import void_view
 from server.query.engine import DataVersion
+from server.query.facts import facts_about
 from server.uris import Iris
+from server.web.errors import NotFound
+from server.web.i18n import reader_language
 from server.web.negotiation import negotiate
-from server.web.represent import represent
+from server.web.represent import by_extension, represent, variant_headers
 from server.web.services import services
 
 
@@ -59,14 +63,42 @@ def void_triples(iris: Iris, stored: list[ox.Triple], examples: list[str]) -> li
     return triples + stored
 
 
-async def void_description(request: Request) -> Response:
-    """GET /.well-known/void: the VoID description with the stored statistics."""
-    fmt = negotiate(request.headers.get("accept"), formats.of_kind(formats.Kind.GRAPH))
+GRAPH_FORMATS = formats.of_kind(formats.Kind.GRAPH)
+VOID_FORMATS = (*GRAPH_FORMATS, formats.HTML)  # RDF unless a page is preferred: programs get Turtle
+VOID_PATH = "/.well-known/void"
+
+
+async def void_response(request: Request, fmt: formats.Format, negotiated: bool) -> Response:
     shared = services(request)
     iris = shared.settings.iris
+    language = reader_language(request)
 
-    async def build(_: DataVersion) -> bytes:
+    async def build(_: DataVersion) -> bytes | Response:
         stored = await stored_metadata(shared.engine, iris)
-        return serialise(void_triples(iris, stored, await example_places(shared.engine, iris)), fmt, iris.base)
+        triples = void_triples(iris, stored, await example_places(shared.engine, iris))
+        if fmt is formats.HTML:
+            named = {t.object.value for t in triples if isinstance(t.object, ox.NamedNode)}
+            labels = (await facts_about(shared.engine, named, iris)).labels
+            context = {"view": void_view(triples, iris, language, labels), "formats": GRAPH_FORMATS}
+            return shared.templates.TemplateResponse(request, "void.html", context)
+        return serialise(triples, fmt, iris.base)
 
-    return await represent(request, fmt, f"void-{fmt.key}", build)
+    headers = variant_headers(VOID_PATH, fmt, VOID_FORMATS, negotiated)
+    variant = f"void-{fmt.key}-{language if fmt is formats.HTML else ''}"
+    vary = "Accept, Accept-Language" if negotiated else ("Accept-Language" if fmt is formats.HTML else None)
+    return await represent(request, fmt, variant, build, vary=vary, headers=headers)
+
+
+async def void_description(request: Request) -> Response:
+    """GET /.well-known/void: the VoID description with the stored statistics (Turtle by default,
+    a page for browsers)."""
+    return await void_response(request, negotiate(request.headers.get("accept"), VOID_FORMATS), True)
+
+
+async def void_file(request: Request) -> Response:
+    """GET /.well-known/void.ttl, .rdf, .jsonld, .nt, .html: VoID in one fixed format."""
+    fmt = by_extension(request.path_params["ext"], VOID_FORMATS)
+    if fmt is None:
+        offered = ", ".join(f"{VOID_PATH}.{f.extension}" for f in VOID_FORMATS)
+        raise NotFound(f"The VoID description is published as {offered} (or {VOID_PATH}, negotiated).")
+    return await void_response(request, fmt, False)

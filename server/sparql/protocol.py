@@ -4,8 +4,10 @@
   default-graph-uri and named-graph-uri are honoured.
 - Read-only: update operations (update=, application/sparql-update) are refused with 403, and
   update text sent as a query with 400.
-- The answer format comes from format= (for people in browsers) or from Accept; 406 names the
-  available types. A browser opening /sparql?query=... gets the query UI with the query run.
+- The answer format comes from a format parameter (format=, output= or results=, as clients send
+  them) where it names one the query can be given in and Accept does not refuse it; otherwise from
+  Accept, as at every peer endpoint (see choose_format). 406 names the available types. A browser
+  opening /sparql?query=... gets the query UI with the query run.
 - Without a query, GET answers the Service Description for machines and the UI for browsers.
 """
 
@@ -23,7 +25,7 @@ from server.query.engine import DataVersion, QueryAnswer, QueryRequest
 from server.query.reading import QueryForm, looks_like_update, query_form, uses_service
 from server.sparql import query_ui, service_description
 from server.web.errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
-from server.web.negotiation import negotiate
+from server.web.negotiation import negotiate, preference
 from server.web.represent import represent
 from server.web.requests import read_body, utf8
 from server.web.services import services
@@ -31,6 +33,9 @@ from server.web.services import services
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
 SPARQL_UPDATE = "application/sparql-update"
+# One parameter under three names: Virtuoso reads format=, Joseki and Fuseki output=, others
+# results=; SPARQLWrapper sends all three (and some values twice, as a name and a media type).
+FORMAT_PARAMETERS = ("format", "output", "results")
 EXPOSED_HEADERS = "ETag, Last-Modified, Content-Location, Link, X-SPARQL-MaxRows, X-Data-Version, X-Cache, Vary"
 
 
@@ -41,7 +46,7 @@ class ProtocolRequest:
     query: str | None
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
-    format: str | None = None
+    formats: tuple[str, ...] = ()  # every value of the format parameters, in the order given
 
 
 def _single(params: list[tuple[str, str]], name: str) -> str | None:
@@ -49,6 +54,10 @@ def _single(params: list[tuple[str, str]], name: str) -> str | None:
     if len(values) > 1:
         raise BadRequest(f"The parameter '{name}' was given {len(values)} times; give it once.")
     return values[0] if values else None
+
+
+def _format_values(params: list[tuple[str, str]]) -> tuple[str, ...]:
+    return tuple(value.strip() for key, value in params if key in FORMAT_PARAMETERS and value.strip())
 
 
 def _graph_iris(params: list[tuple[str, str]], name: str) -> tuple[str, ...]:
@@ -91,7 +100,7 @@ async def read_protocol_request(request: Request, max_bytes: int) -> ProtocolReq
         query=query,
         default_graphs=_graph_iris(params, "default-graph-uri"),
         named_graphs=_graph_iris(params, "named-graph-uri"),
-        format=_single(params, "format"),
+        formats=_format_values(params),
     )
 
 
@@ -103,15 +112,31 @@ def offered_formats(form: QueryForm | None, allow_html: bool) -> tuple[formats.F
 
 
 def choose_format(request: Request, protocol: ProtocolRequest, offered: tuple[formats.Format, ...]) -> formats.Format:
-    """format= wins (by key or media type) for people in browsers; otherwise Accept decides."""
-    if protocol.format:
-        wanted = protocol.format.strip().lower()
-        chosen = next((f for f in offered if wanted == f.key or wanted in f.media_types), None)
-        if chosen is None:
-            keys = ", ".join(f.key for f in offered)
-            raise BadRequest(f"format={protocol.format} cannot be given for this query; use one of: {keys}.")
-        return chosen
-    return negotiate(request.headers.get("accept"), offered)
+    """The format parameters choose within what Accept allows; otherwise Accept decides.
+
+    - Each value names a format by key ("csv"), other name ("n3", "json-ld", "xml") or media type,
+      for this kind of query: "xml" is SPARQL XML for SELECT and ASK, RDF/XML for CONSTRUCT and
+      DESCRIBE. Repeating a format, under any name, is no contradiction.
+    - A value that names no format this query can be given in (format=turtle for a SELECT, a name
+      we do not know) is left out, as peers ignore it.
+    - One format named that Accept does not refuse (q=0, or not named even by a wildcard): that one.
+    - Several named: the one Accept prefers; 400 when it prefers none of them over the others.
+    - Otherwise Accept decides among everything offered (406 when it accepts none of them).
+    """
+    accept = request.headers.get("accept")
+    named = tuple(dict.fromkeys(f for value in protocol.formats if (f := formats.named(value, offered)) is not None))
+    wanted = {f: preference(accept, f) for f in named}
+    best = max(wanted.values(), default=0.0)
+    if best > 0:
+        favourites = [f for f, q in wanted.items() if q == best]
+        if len(favourites) == 1:
+            return favourites[0]
+        given = " and ".join(f.key for f in favourites)
+        raise BadRequest(
+            f"The format parameters ask for {given}, which differ, and Accept prefers neither: "
+            "name one format, or say in Accept which you prefer."
+        )
+    return negotiate(accept, offered)
 
 
 def check_query(query: str) -> None:

@@ -66,6 +66,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "sv": "Öppna i frågeredigeraren",
         "zh": "在查询编辑器中打开",
     },
+    "about_dataset": {
+        "en": "The dataset itself",
+        "fi": "Itse aineisto",
+        "sv": "Själva datamängden",
+        "zh": "数据集本身",
+    },
+    "n_values": {"en": "values", "fi": "arvoa", "sv": "värden", "zh": "个值"},
     "next": {"en": "Next", "fi": "Seuraava", "sv": "Nästa", "zh": "下一页"},
     "previous": {"en": "Previous", "fi": "Edellinen", "sv": "Föregående", "zh": "上一页"},
     "page": {"en": "Page", "fi": "Sivu", "sv": "Sida", "zh": "页"},

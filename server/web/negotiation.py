@@ -1,6 +1,4 @@
-"""Content negotiation: Accept -> one of the offered formats, or 406.
-
-Content negotiation: Accept -> one of the offered formats, or 406 naming what is available.
+"""Content negotiation: Accept -> one of the offered formats, or 406 naming what is available.
 
 Built on werkzeug's Accept parser (q-values, wildcards, specificity). Two decisions of ours:
 a `charset` parameter never excludes a format, because every text we send is UTF-8; and the
@@ -44,6 +42,20 @@ def best_format(header: str | None, offered: Sequence[Format]) -> Format | None:
     if not header or not header.strip():
         return None
     return _best_match(header, tuple(offered))
+
+
+def preference(header: str | None, fmt: Format) -> float:
+    """How much the client wants this format (its q-value, through wildcards): 1 when it states no
+    preference, 0 when it refuses it or does not name it at all."""
+    if not header or not header.strip():
+        return 1.0
+    return _preference(header, fmt)
+
+
+@lru_cache(maxsize=1024)
+def _preference(header: str, fmt: Format) -> float:
+    accept = accepted(header)
+    return max(accept.quality(media_type) for media_type in fmt.media_types)
 
 
 @lru_cache(maxsize=1024)

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server import formats
+from server import formats, uris
 from server.query.engine import DataVersion
 from server.web import conditional
 from server.web.services import services
@@ -46,3 +46,19 @@ async def represent(
         built.headers.update(sent)
         return built
     return Response(built, headers=sent, media_type=fmt.media_type)
+
+
+def variant_headers(
+    path: str, fmt: formats.Format, offered: tuple[formats.Format, ...], negotiated: bool
+) -> dict[str, str]:
+    """Where each fixed variant of a negotiated document is (`Link: <path.ext>; rel="alternate"`),
+    and, when the format was negotiated, which one was chosen (Content-Location)."""
+    headers = {"Link": uris.alternate_links(path, offered)}
+    if negotiated:
+        headers["Content-Location"] = f"{path}.{fmt.extension}"
+    return headers
+
+
+def by_extension(extension: str, offered: tuple[formats.Format, ...]) -> formats.Format | None:
+    """The offered format of a fixed variant's file extension ("ttl", "html")."""
+    return next((f for f in offered if f.extension == extension.lower()), None)

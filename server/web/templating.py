@@ -37,6 +37,16 @@ class RoutePaths:
         return self._known[key]
 
 
+def with_language(url: str, language: str, external: bool = False) -> str:
+    """A link of ours that keeps the reader's language (?lang=), before any fragment; links
+    elsewhere are left as they are."""
+    if external:
+        return url
+    path, hash_, fragment = url.partition("#")
+    joiner = "&" if "?" in path else "?"
+    return f"{path}{joiner}lang={language}{hash_}{fragment}"
+
+
 def make_templates(app: Starlette, directory: Path) -> Jinja2Templates:
     routes = RoutePaths(app)
 
@@ -48,4 +58,5 @@ def make_templates(app: Starlette, directory: Path) -> Jinja2Templates:
 
     templates = Jinja2Templates(directory=directory, context_processors=[page_globals])
     templates.env.globals["url_for"] = url_for
+    templates.env.filters["with_language"] = with_language
     return templates
