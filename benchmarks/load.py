@@ -40,14 +40,20 @@ WORK = HERE / ".work"
 ASK = "ASK { ?s ?p ?o }"
 
 
+# The generator's --triples is the size of the server's merged graph once it has derived its links;
+# the files it writes hold about 85% of that, and a load derives nothing.
+WRITTEN_SHARE = 0.85
+
+
 def dataset(triples: int) -> Path:
-    """The generated dataset as one N-Triples file (made once per size)."""
+    """The generated dataset as one N-Triples file of about `triples` lines (made once per size)."""
     folder = WORK / f"load-{triples}"
     data = folder / "data.nt"
     if data.exists():
         return data
     turtle = folder / "turtle"
-    subprocess.run([sys.executable, str(HERE / "generate.py"), str(turtle), "--triples", str(triples)], check=True)
+    target = str(round(triples / WRITTEN_SHARE))
+    subprocess.run([sys.executable, str(HERE / "generate.py"), str(turtle), "--triples", target], check=True)
     with data.open("wb") as out:
         for path in sorted(turtle.glob("*.ttl")):
             ox.serialize((q.triple for q in ox.parse(path=path)), out, format=ox.RdfFormat.N_TRIPLES)
@@ -59,6 +65,11 @@ def timed(command: list[str]) -> float:
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
+
+
+def line_count(path: Path) -> int:
+    with path.open("rb") as lines:
+        return sum(1 for _ in lines)
 
 
 def disk_use(path: Path) -> int:
@@ -153,9 +164,9 @@ def main() -> int:
         "command": "python benchmarks/load.py " + " ".join(sys.argv[1:]),
         "date": datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "triples": args.triples,
+        "triples": line_count(data),
         "bytes": data.stat().st_size,
-        **report(rounds, args.triples),
+        **report(rounds, line_count(data)),
     }
     out = HERE / "results" / f"load-{args.triples}.json"
     out.write_text(json.dumps(results, indent=1) + "\n")
