@@ -23,6 +23,7 @@ from typing import Any
 import click
 import httpx
 import pydantic
+import pyoxigraph as ox
 import uvicorn
 from pydantic.fields import FieldInfo
 from uvicorn.supervisors import Multiprocess
@@ -35,10 +36,12 @@ from server.store.build import ensure_disk_store, open_store
 from server.store.dataset import Dataset
 from server.store.dump import DUMP_FORMATS, write_dump
 from server.store.links import check_links
-from server.store.load import LINE_BASED, LoadError, LoadOptions, Progress, Source, source_of
+from server.store.load import LINE_BASED, Loaded, LoadError, LoadOptions, Progress, Source, source_of
 from server.store.load import load as load_files
-from server.store.location import Build, StoreLocation
+from server.store.location import StoreLocation
 from server.store.sparql_text import valid_iri
+from server.store.statistics import Figures, statistics_triples
+from server.uris import Iris
 
 EXIT_CONFORMS, EXIT_DOES_NOT_CONFORM, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -297,12 +300,13 @@ class LoadProgress(Progress):
             return f"{read}, {self.lines:,} triples, {self.lines / elapsed:,.0f}/s, {elapsed:.0f} s"
         return f"{read}, {self.bytes_read / 1e6 / elapsed:,.1f} MB/s, {elapsed:.0f} s"
 
-    def summary(self, build: Build) -> None:
-        elapsed = time.monotonic() - self.started
+    def summary(self, loaded: Loaded) -> None:
+        record = loaded.build.record
+        counted = f"{loaded.figures.triples:,} quads" if loaded.figures else "the data"
+        statistics = f"; statistics counted after {time.monotonic() - self.started:.1f} s" if loaded.figures else ""
         click.echo(
-            f"Loaded {build.record.quads:,} quads from {len(self.sources)} input(s) in {elapsed:.1f} s "
-            f"({build.record.quads / max(elapsed, 1e-6):,.0f} quads/s); data version {build.record.version} "
-            f"is live in {build.path}"
+            f"Loaded {counted} from {len(self.sources)} input(s): data version {record.version} live "
+            f"after {loaded.live_after:.1f} s{statistics}, in {loaded.build.path}"
         )
 
 
@@ -347,7 +351,7 @@ def load(
         sources = [source_of(name, format_name) for name in files]
         progress = LoadProgress(sources)
         with progress:
-            build = load_files(
+            loaded = load_files(
                 StoreLocation(settings.store_dir),
                 sources,
                 settings.iris,
@@ -358,7 +362,7 @@ def load(
     except LoadError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_DOES_NOT_CONFORM)
-    progress.summary(build)
+    progress.summary(loaded)
 
 
 @main.command()
@@ -388,8 +392,21 @@ def dump(ctx: click.Context, format_key: str, output: Path | None, with_service_
     store = open_store(Dataset.from_settings(settings), settings.store_dir, store_extensions())
     service = (settings.iris.metadata_graph, settings.iris.name_index_graph)
     left_out = () if with_service_graphs else service
+    kept_beside = counted_after_going_live(settings) if with_service_graphs else None
     fmt = formats.by_key(format_key)
-    write_dump(store, fmt, output if output else sys.stdout.buffer, prefixes(settings.base_iri), left_out)
+    extra = statistics_quads(kept_beside, settings.iris) if kept_beside else ()
+    write_dump(store, fmt, output if output else sys.stdout.buffer, prefixes(settings.base_iri), left_out, extra)
+
+
+def counted_after_going_live(settings: Settings) -> Figures | None:
+    """The statistics a loaded build keeps beside it (not in its metadata graph)."""
+    live = StoreLocation(settings.store_dir).current() if settings.store_dir else None
+    return Figures.read(live.path) if live else None
+
+
+def statistics_quads(figures: Figures, iris: Iris) -> list[ox.Quad]:
+    graph = ox.NamedNode(iris.metadata_graph)
+    return [ox.Quad(t.subject, t.predicate, t.object, graph) for t in statistics_triples(figures, iris)]
 
 
 @main.command("check-links")

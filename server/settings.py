@@ -13,10 +13,9 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from server.uris import Iris
+from server.uris import DEFAULT_BASE_IRI, Iris
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BASE_IRI = "https://w3id.org/sistercities/"
 
 
 class Settings(BaseSettings):

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from server import formats
 
+# The base IRI the curated data are written in (and published under, unless configured otherwise).
+DEFAULT_BASE_IRI = "https://w3id.org/sistercities/"
 THING_PREFIX, GRAPH_PREFIX, DOC_PREFIX = "id/", "graph/", "doc/"
 
 # The fixed variants of a document, by file extension, in the order they are offered.

@@ -48,7 +48,7 @@ def test_every_format_plain_or_gzipped(tmp_path: Path, fmt: ox.RdfFormat, packed
     assert result.returncode == 0, result.stderr.decode()
     expected = set(QUADS) if fmt in QUAD_FORMATS else {ox.Quad(*t, ox.DefaultGraph()) for t in TRIPLES}
     assert live_quads(tmp_path / "store") == expected
-    assert b"Loaded 50 quads" in result.stdout
+    assert b"Loaded 50 quads" in result.stdout and b" live after " in result.stdout
 
 
 def test_triples_go_into_the_graph_asked_for_and_quads_keep_theirs(tmp_path: Path) -> None:
@@ -150,7 +150,7 @@ def test_the_server_switches_and_shows_the_data_only(tmp_path: Path) -> None:
         graphs = select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g")
         assert graphs == [[f"{EX}g0", "17"], [f"{EX}g1", "17"], [f"{EX}g2", "16"]]
         metadata = "https://w3id.org/sistercities/graph/metadata"
-        assert int(select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{metadata}> {{ ?s ?p ?o }} }}")[0][0]) > 10
+        assert int(select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{metadata}> {{ ?s ?p ?o }} }}")[0][0]) > 0
         assert select(f"SELECT * FROM NAMED <{metadata}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} LIMIT 1")
         void = http.get("/.well-known/void", headers={"Accept": "application/n-triples"}).text
         assert '<http://rdfs.org/ns/void#triples> "50"^^<http://www.w3.org/2001/XMLSchema#integer>' in void

@@ -162,4 +162,4 @@ def test_a_store_loaded_with_the_load_command_is_served_as_it_is(tmp_path, datas
     data = tmp_path / "data.nt"
     data.write_text("<http://example.org/a> <http://example.org/b> <http://example.org/c> .\n")
     loaded = load(StoreLocation(tmp_path / "store"), [Source(str(data), ox.RdfFormat.N_TRIPLES)], dataset.iris)
-    assert ensure_disk_store(dataset, tmp_path / "store") == loaded
+    assert ensure_disk_store(dataset, tmp_path / "store") == loaded.build

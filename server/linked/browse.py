@@ -12,38 +12,27 @@ from server.labels import Labels
 from server.namespaces import RDFS, SKOS
 from server.query.engine import select
 from server.query.facts import facts_about
+from server.query.statistics import stored_statistics
 from server.uris import local_url
 from server.web.errors import BadRequest
 from server.web.i18n import reader_language
 from server.web.requests import page_number
-from server.web.services import per_version, services
+from server.web.services import services
 
 SEARCH_LIMIT = 100
 SEARCHED_NAMES = (SKOS + "prefLabel", SKOS + "altLabel", SKOS + "hiddenLabel", RDFS + "label")
 
 
-async def class_counts(request: Request) -> list[tuple[str, int]]:
-    """How many things of each of our classes (counted once per data version)."""
-    namespace = services(request).settings.iris.ontology_namespace
-    query = (
-        f"SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a ?class "
-        f'FILTER(STRSTARTS(STR(?class), "{namespace}")) }} GROUP BY ?class ORDER BY DESC(?n)'
-    )
-
-    async def compute() -> list[tuple[str, int]]:
-        return [
-            (row["class"].value, int(row["n"].value)) for row in await select(services(request).engine, query, 10_000)
-        ]
-
-    return await per_version(request, "class-counts", compute)
-
-
-async def triple_count(request: Request) -> int:
-    async def compute() -> int:
-        rows = await select(services(request).engine, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
-        return int(rows[0]["n"].value)
-
-    return await per_version(request, "triple-count", compute)
+async def counts(request: Request) -> tuple[list[tuple[str, int]], int | None]:
+    """How many things of each of our classes, most first, and how many triples: from the
+    statistics kept with the build (no scan on a request); (nothing, None) when it has none."""
+    shared = services(request)
+    iris = shared.settings.iris
+    figures = await stored_statistics(shared.engine, iris)
+    if figures is None:
+        return [], None
+    ours = [(cls, n) for cls, n in figures.classes if cls.startswith(iris.ontology_namespace)]
+    return sorted(ours, key=lambda item: (-item[1], item[0])), figures.triples
 
 
 async def labels_of(request: Request, iris: set[str]) -> Labels:
@@ -52,13 +41,10 @@ async def labels_of(request: Request, iris: set[str]) -> Labels:
 
 
 async def index(request: Request) -> Response:
-    counts = await class_counts(request)
-    labels = await labels_of(request, {iri for iri, _ in counts})
+    classes, triples = await counts(request)
+    labels = await labels_of(request, {iri for iri, _ in classes})
     language = reader_language(request)
-    context = {
-        "classes": [(iri, labels.best(iri, language), n) for iri, n in counts],
-        "triples": await triple_count(request),
-    }
+    context = {"classes": [(iri, labels.best(iri, language), n) for iri, n in classes], "triples": triples}
     return services(request).templates.TemplateResponse(request, "index.html", context)
 
 

@@ -14,8 +14,8 @@ from starlette.requests import Request
 
 from server.namespaces import DCT
 from server.publish.catalogue import catalogue_facts, catalogue_triples
-from server.publish.stored import example_places
 from server.publish.void import void_triples
+from server.query.statistics import stored_statistics
 from server.web.services import services
 from server.web.supplements import Supplement, SupplementPart, closure
 
@@ -23,8 +23,9 @@ from server.web.supplements import Supplement, SupplementPart, closure
 async def dataset_supplement(request: Request) -> Supplement:
     shared = services(request)
     iris = shared.settings.iris
-    facts = await catalogue_facts(request, await shared.engine.data_version())
-    void = void_triples(iris, [], await example_places(shared.engine, iris))
+    version = await shared.engine.data_version()
+    facts = await catalogue_facts(request, version)
+    void = void_triples(iris, await stored_statistics(shared.engine, iris), version)
     parts = (
         part(iris.service("catalog"), iris.dataset, catalogue_triples(facts)),
         part(iris.service(".well-known/void"), iris.dataset, void),

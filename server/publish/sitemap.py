@@ -11,8 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import formats
-from server.publish.stored import select
-from server.query.engine import DataVersion, QueryEngine
+from server.query.engine import DataVersion, QueryEngine, select
 from server.store.sparql_text import string
 from server.uris import Iris
 from server.web.errors import NotFound
@@ -33,7 +32,7 @@ def doc_expression(iris: Iris) -> str:
 
 
 async def thing_count(engine: QueryEngine, iris: Iris) -> int:
-    rows = await select(engine, f"SELECT (COUNT(DISTINCT ?doc) AS ?n) WHERE {{ {doc_expression(iris)} }}")
+    rows = await select(engine, f"SELECT (COUNT(DISTINCT ?doc) AS ?n) WHERE {{ {doc_expression(iris)} }}", 1)
     return int(rows[0]["n"].value) if rows else 0
 
 
@@ -48,7 +47,7 @@ async def thing_iris(engine: QueryEngine, iris: Iris, offset: int, limit: int) -
         return []
     pattern = doc_expression(iris)
     query = f"SELECT DISTINCT ?doc WHERE {{ {pattern} }} ORDER BY ?doc OFFSET {offset} LIMIT {limit}"
-    return [row["doc"].value for row in await select(engine, query)]
+    return [row["doc"].value for row in await select(engine, query, max(limit, 1))]
 
 
 def document_url(origin: str, iris: Iris, iri: str) -> str:

@@ -10,13 +10,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import formats
-from server.namespaces import DCT, FOAF, RDF, RDFS, VOID
+from server.namespaces import DCT, FOAF, OWL, RDF, RDFS, VOID
 from server.publish import dumps
-from server.publish.stored import example_places, stored_metadata
-from server.publish.terms import CC_BY, DESCRIPTION, TITLE, in_language, namespace_of, node, serialise, triple
+from server.publish.terms import (
+    CC_BY,
+    DESCRIPTION,
+    TITLE,
+    date_time,
+    in_language,
+    namespace_of,
+    node,
+    serialise,
+    triple,
+)
 from server.publish.views import void_view
 from server.query.engine import DataVersion
 from server.query.facts import facts_about
+from server.query.statistics import stored_statistics
+from server.store.statistics import Figures, statistics_triples
 from server.uris import Iris
 from server.web.errors import NotFound
 from server.web.i18n import reader_language
@@ -29,8 +40,8 @@ def dump_url(iris: Iris, spec: dumps.DumpSpec) -> str:
     return iris.service(f"dumps/{spec.name}")
 
 
-def void_triples(iris: Iris, stored: list[ox.Triple], examples: list[str]) -> list[ox.Triple]:
-    """The VoID description: what is true of the dataset, and the stored statistics."""
+def void_triples(iris: Iris, figures: Figures | None, version: DataVersion) -> list[ox.Triple]:
+    """The VoID description: what is true of the dataset, its version, and the stored statistics."""
     dataset = node(iris.dataset)
     document = node(iris.service(".well-known/void"))
     triples = [
@@ -47,20 +58,19 @@ def void_triples(iris: Iris, stored: list[ox.Triple], examples: list[str]) -> li
         triple(dataset, VOID.uriSpace, ox.Literal(iris.thing_space)),
         triple(dataset, RDFS.seeAlso, node(iris.service("catalog"))),
     ]
+    if version.tag:
+        triples.append(triple(dataset, OWL.versionInfo, ox.Literal(version.tag)))
+    if version.modified:
+        triples.append(triple(dataset, DCT.modified, date_time(version.modified)))
     for spec in dumps.DUMPS:
         triples.append(triple(dataset, VOID.dataDump, node(dump_url(iris, spec))))
     for fmt in dict.fromkeys(spec.fmt for spec in dumps.DUMPS):
         triples.append(triple(dataset, VOID.feature, node(fmt.rdf.iri)))
-    for example in examples:
-        triples.append(triple(dataset, VOID.exampleResource, node(example)))
-    used = {
-        namespace_of(t.object.value)
-        for t in stored
-        if t.predicate in (VOID["class"], VOID.property) and isinstance(t.object, ox.NamedNode)
-    }
-    for namespace in sorted(used):
-        triples.append(triple(dataset, VOID.vocabulary, node(namespace)))
-    return triples + stored
+    if figures is not None:
+        used = {namespace_of(term) for term, _ in (*figures.classes, *figures.properties)}
+        triples += [triple(dataset, VOID.vocabulary, node(namespace)) for namespace in sorted(used)]
+        triples += statistics_triples(figures, iris)
+    return triples
 
 
 GRAPH_FORMATS = formats.of_kind(formats.Kind.GRAPH)
@@ -73,9 +83,8 @@ async def void_response(request: Request, fmt: formats.Format, negotiated: bool)
     iris = shared.settings.iris
     language = reader_language(request)
 
-    async def build(_: DataVersion) -> bytes | Response:
-        stored = await stored_metadata(shared.engine, iris)
-        triples = void_triples(iris, stored, await example_places(shared.engine, iris))
+    async def build(version: DataVersion) -> bytes | Response:
+        triples = void_triples(iris, await stored_statistics(shared.engine, iris), version)
         if fmt is formats.HTML:
             named = {t.object.value for t in triples if isinstance(t.object, ox.NamedNode)}
             labels = (await facts_about(shared.engine, named, iris)).labels

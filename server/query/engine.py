@@ -55,10 +55,12 @@ class QueryAnswer:
 
 @dataclass(frozen=True)
 class DataVersion:
-    """Identifies the data a store serves; HTTP validators and dumps are keyed by it."""
+    """Identifies the data a store serves; HTTP validators and dumps are keyed by it. `home` is
+    the directory of the build on disk, where what was counted after it went live is kept."""
 
     tag: str | None
     modified: datetime | None
+    home: str | None = None
 
 
 class EngineError(Exception):

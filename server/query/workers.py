@@ -163,7 +163,7 @@ class Generation:
     @classmethod
     def of_build(cls, build: Build) -> Generation:
         record = build.record
-        version = DataVersion(record.version, datetime.fromisoformat(record.modified))
+        version = DataVersion(record.version, datetime.fromisoformat(record.modified), str(build.path))
         return cls(version, Fork(str(build.path), record.service_graphs))
 
     @classmethod

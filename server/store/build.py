@@ -25,12 +25,11 @@ from typing import Protocol
 import pyoxigraph as ox
 
 from server.namespaces import DCT, OWL, XSD
-from server.settings import DEFAULT_BASE_IRI
 from server.store.dataset import Dataset, SourceFile
 from server.store.derive import derive
 from server.store.location import Build, BuildRecord, StoreLocation
-from server.store.statistics import DEFAULT_GRAPH, Scope, write_statistics
-from server.uris import Iris
+from server.store.statistics import Figures, Scope, write_statistics
+from server.uris import DEFAULT_BASE_IRI, Iris
 
 log = logging.getLogger(__name__)
 
@@ -106,16 +105,16 @@ def version_quads(iris: Iris, version: str, modified: str) -> Iterable[ox.Quad]:
 
 
 def add_service_graphs(
-    store: ox.Store, iris: Iris, version: str, modified: str, extensions: Sequence[Extension], scope: Scope | None
-) -> int:
-    """What the service keeps for itself, once the data are in: statistics (unless `scope` is
-    None), what the extensions build, and the version record. Returns the number of quads of the
-    data (counted by the statistics, or else here)."""
-    quads = write_statistics(store, iris, scope) if scope is not None else len(store)
+    store: ox.Store, iris: Iris, version: str, modified: str, extensions: Sequence[Extension], statistics: bool
+) -> Figures | None:
+    """What the service keeps for itself, once the data are in: the statistics (if asked), what
+    the extensions build, and the version record."""
+    hidden = service_graphs(iris, extensions)
+    figures = write_statistics(store, iris, Scope(every_graph=False, hidden=hidden)) if statistics else None
     for extension in extensions:
         extension.write(store, iris)
     store.extend(version_quads(iris, version, modified))
-    return quads
+    return figures
 
 
 def build(store: ox.Store, dataset: Dataset, extensions: Sequence[Extension] = ()) -> int:
@@ -124,10 +123,10 @@ def build(store: ox.Store, dataset: Dataset, extensions: Sequence[Extension] = (
     load_files(store, dataset)
     derived = derive(store, dataset.iris)
     modified = dataset.last_modified.isoformat()
-    triples = add_service_graphs(store, dataset.iris, dataset.version, modified, extensions, DEFAULT_GRAPH)
+    figures = add_service_graphs(store, dataset.iris, dataset.version, modified, extensions, statistics=True)
     store.optimize()
     log.info("loaded %d files, derived %d links, version %s", len(dataset.files), derived, dataset.version)
-    return triples
+    return figures.triples
 
 
 def curated_record(dataset: Dataset, extensions: Sequence[Extension], quads: int) -> BuildRecord:

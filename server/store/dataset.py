@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from server.settings import Settings
 from server.store.derive import DERIVATION_REVISION
 from server.uris import Iris
+
+if TYPE_CHECKING:  # the store needs no settings model to build from (nor its import time)
+    from server.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ default graph, which is the merge. Auxiliary graphs (indexes, not data) can be l
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -30,15 +31,17 @@ def write_dump(
     output: BinaryIO | Path,
     prefixes: dict[str, str],
     left_out: Collection[str] = (),
+    extra: Collection[ox.Quad] = (),
 ) -> None:
-    """Stream the store in one format; the graphs `left_out` (auxiliary indexes) are not written."""
+    """Stream the store in one format; the graphs `left_out` (the service's own) are not written,
+    and the `extra` quads (statistics kept beside a build) are, in formats with graphs."""
     named = prefixes if fmt.rdf in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
     if not with_graphs(fmt):
         store.dump(output, format=fmt.rdf, from_graph=ox.DefaultGraph(), prefixes=named)
-    elif not left_out:
+    elif not left_out and not extra:
         store.dump(output, format=fmt.rdf, prefixes=named)
     else:
-        ox.serialize(quads_except(store, left_out), output, format=fmt.rdf, prefixes=named)
+        ox.serialize(itertools.chain(quads_except(store, left_out), extra), output, format=fmt.rdf, prefixes=named)
 
 
 def quads_except(store: ox.Store, left_out: Collection[str]) -> Iterator[ox.Quad]:

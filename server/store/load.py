@@ -21,6 +21,7 @@ import gzip
 import hashlib
 import io
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ import pyoxigraph as ox
 from server.store.build import Extension, add_service_graphs, build_id, service_graphs
 from server.store.derive import derive
 from server.store.location import Build, BuildRecord, StoreLocation
-from server.store.statistics import EVERY_GRAPH
+from server.store.statistics import Figures, Scope, compute
 from server.uris import Iris
 
 CHUNK = 1 << 20
@@ -187,6 +188,15 @@ def load_source(store: ox.Store, source: Source, options: LoadOptions, digest, p
             raise LoadError(f"{source.name}: {error}") from None
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """A load that went live, and its statistics once they are counted (None when not asked for)."""
+
+    build: Build
+    figures: Figures | None
+    live_after: float  # seconds from the start of the load until the data were live
+
+
 def load(
     location: StoreLocation,
     sources: Sequence[Source],
@@ -194,8 +204,11 @@ def load(
     options: LoadOptions = LoadOptions(),
     extensions: Sequence[Extension] = (),
     progress: Progress | None = None,
-) -> Build:
-    """Load the inputs into a new build and make it live; the previous data stay live on failure."""
+) -> Loaded:
+    """Load the inputs into a new build and make it live as soon as the data are in; then count
+    the statistics on the live build and keep them beside it. The previous data stay live if the
+    load fails."""
+    started = time.monotonic()
     progress = progress or Progress()
     location.directory.mkdir(parents=True, exist_ok=True)
     if location.current() is None:
@@ -209,8 +222,7 @@ def load(
             derive(store, iris)
         version = digest.hexdigest()[:16]
         modified = datetime.now(tz=UTC).replace(microsecond=0).isoformat()
-        scope = EVERY_GRAPH if options.statistics else None
-        quads = add_service_graphs(store, iris, version, modified, extensions, scope)
+        add_service_graphs(store, iris, version, modified, extensions, statistics=False)
         store.flush()
         del store
         record = BuildRecord(
@@ -220,8 +232,19 @@ def load(
             kind="loaded",
             service_graphs=service_graphs(iris, extensions),
             sources=tuple(s.name for s in sources),
-            quads=quads,
             statistics=options.statistics,
             extensions=tuple(e.revision for e in extensions),
         )
-        return location.publish(path, record)
+        build = location.publish(path, record)
+    live_after = time.monotonic() - started
+    return Loaded(build, count_statistics(build, iris) if options.statistics else None, live_after)
+
+
+def count_statistics(build: Build, iris: Iris) -> Figures:
+    """The statistics of a live build, over the default graph and every data graph, kept beside it."""
+    store = ox.Store.read_only(str(build.path))
+    hidden = build.record.service_graphs
+    named_data = any(str(g.value) not in hidden for g in store.named_graphs())
+    figures = compute(store, iris, Scope(every_graph=named_data, hidden=hidden))
+    figures.save(build.path)
+    return figures

@@ -214,8 +214,8 @@ class LoadedStoreTarget:
 
         data = self.workdir / "dataset.nq"
         data.write_bytes(dataset.nquads())
-        build = load(StoreLocation(self.store_dir), [Source(str(data), ox.RdfFormat.N_QUADS)], Iris(self.base_iri))
-        self._wait_for(build.record.version)
+        loaded = load(StoreLocation(self.store_dir), [Source(str(data), ox.RdfFormat.N_QUADS)], Iris(self.base_iri))
+        self._wait_for(loaded.build.record.version)
 
     def _wait_for(self, version: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
