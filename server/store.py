@@ -34,7 +34,7 @@ from server.statistics import write_statistics
 log = logging.getLogger(__name__)
 
 # Bump when the derivation rules change, so that stores built by older rules are rebuilt.
-DERIVATION_REVISION = "4"
+DERIVATION_REVISION = "5"
 
 OWL_VERSION_INFO = ox.NamedNode("http://www.w3.org/2002/07/owl#versionInfo")
 DCT_MODIFIED = ox.NamedNode("http://purl.org/dc/terms/modified")
@@ -125,14 +125,26 @@ def load_files(store: ox.Store, dataset: Dataset) -> None:
 
 
 def derivation_rules(base_iri: str) -> list[str]:
-    """CONSTRUCT queries whose answers are added to the derived graph, in this order."""
+    """CONSTRUCT queries whose answers are added to the derived graph, in this order.
+
+    Links come only from agreements in force that no source disputes: the agreement's one status
+    is "in force" (a disputed claim has the status "disputed", an announced one "announced") and
+    no source is named as disputing it.
+    """
     prologue = f"PREFIX sc: <{base_iri}{ONTOLOGY_NS}>\nPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
     twinning = f"<{base_iri}id/concept/agreement-type/twinning>"
+    in_force = f"<{base_iri}id/concept/agreement-status/in-force>"
+    undisputed_in_force = (
+        f"?agreement sc:agreementStatus {in_force} . "
+        f"FILTER NOT EXISTS {{ ?agreement sc:agreementStatus ?other FILTER(?other != {in_force}) }} "
+        "FILTER NOT EXISTS { ?agreement sc:disputedBy ?source } "
+    )
     return [
         prologue + "CONSTRUCT { ?a sc:partnerOf ?b } WHERE { "
-        "?agreement a sc:PartnershipAgreement ; sc:party ?a , ?b . FILTER(?a != ?b) }",
+        f"?agreement a sc:PartnershipAgreement ; sc:party ?a , ?b . FILTER(?a != ?b) {undisputed_in_force}}}",
         prologue + "CONSTRUCT { ?a sc:twinnedWith ?b } WHERE { "
-        f"?agreement sc:agreementType/skos:broader* {twinning} ; sc:party ?a , ?b . FILTER(?a != ?b) }}",
+        f"?agreement sc:agreementType/skos:broader* {twinning} ; sc:party ?a , ?b . FILTER(?a != ?b) "
+        f"{undisputed_in_force}}}",
         prologue + "CONSTRUCT { ?b sc:twinnedWith ?a . ?a sc:partnerOf ?b . ?b sc:partnerOf ?a } "
         "WHERE { ?a sc:twinnedWith ?b }",
         prologue + "CONSTRUCT { ?place sc:country ?country } WHERE { "
