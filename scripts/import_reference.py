@@ -279,7 +279,9 @@ def label_policy(evidence: NameEvidence) -> dict[Name, str]:
 def name_statements(evidence: NameEvidence, policy: dict[Name, str], names: Iterable[Name]) -> dict[str, list[str]]:
     """place slug -> skos statements about its names, in a stable order."""
     statements: dict[str, list[str]] = defaultdict(list)
-    for name in sorted(set(names), key=lambda n: (n.place, LANGUAGES.index(n.language), policy[n] != "prefLabel", n.name)):
+    for name in sorted(
+        set(names), key=lambda n: (n.place, LANGUAGES.index(n.language), policy[n] != "prefLabel", n.name)
+    ):
         statements[name.place].append(f"skos:{policy[name]} {literal(name.name, name.language)}")
     return statements
 
@@ -329,8 +331,8 @@ def wikidata_graph(entities: Iterable[Entity]) -> str:
         "# the crawl links to ours and that this dataset does not otherwise describe are minimal nodes:",
         "# their Wikidata item and the crawl's label. The crawl's labels prefer German and record no",
         "# language, so they are untagged rdfs:labels, not names in any language. Such a node is an",
-        "# administrative area only in that the crawl gives it as a value of P190, \"twinned",
-        "# administrative body\"; nothing else is known about it here.",
+        '# administrative area only in that the crawl gives it as a value of P190, "twinned',
+        '# administrative body"; nothing else is known about it here.',
         "",
     ]
     for e in entities:
@@ -403,7 +405,7 @@ def wikidata_links_graph(entities: list[Entity]) -> str:
     prefixes = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in EXTRA_PREFIXES.items())
     lines = [
         prefixes,
-        "# Twinning links of the 2016 crawl of Wikidata's \"twinned administrative body\" (P190)",
+        '# Twinning links of the 2016 crawl of Wikidata\'s "twinned administrative body" (P190)',
         "# network: every P190 claim on the item of one of our places, and every claim on another item",
         "# whose value is one of our places. sc:twinnedWith is equivalent to P190, so each claim is the",
         "# link itself, and a statement node records where it was read: the item that carries the claim",

@@ -22,6 +22,7 @@ import pytest
 
 BASE = "https://w3id.org/sistercities/"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
+LANGUAGES = ("en", "fi", "sv", "zh")
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "import_reference.py"
 SEED_GRAPHS = {
     "000_1721977d1889cdfc.txt": "000-business-kuopio-shanghai-network",
@@ -122,11 +123,14 @@ def test_every_place_of_the_articles_has_a_name_in_four_languages_where_evidence
     places = {
         r["p"].value.removeprefix(f"{BASE}id/place/")
         for r in store.query(
-            f"""SELECT ?p WHERE {{ ?p a ?c . ?c <http://www.w3.org/2000/01/rdf-schema#subClassOf>*
-                <{BASE}ontology#Place> FILTER NOT EXISTS {{ ?p <http://www.w3.org/2000/01/rdf-schema#label> ?crawl }} }}"""
+            f"""SELECT ?p WHERE {{ ?p a ?c .
+                ?c <http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{BASE}ontology#Place>
+                FILTER NOT EXISTS {{ ?p <http://www.w3.org/2000/01/rdf-schema#label> ?crawl }} }}"""
         )
     }
-    counts = {lang: len({p for p, lg, _ in published if lg == lang and p in places}) for lang in ("en", "fi", "sv", "zh")}
+    counts = {
+        lang: len({p for p, lg, _ in published if lg == lang and p in places}) for lang in ("en", "fi", "sv", "zh")
+    }
     # 43 places (the capital region of Finland is new); before names by evidence, of 42 places 42 had
     # English, 27 Swedish, 13 Chinese and 7 Finnish names (some of them unverified). The rest have no
     # name with evidence in that language (labels-unverified.tsv, or no source at all).

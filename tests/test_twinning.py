@@ -112,7 +112,9 @@ def test_the_disputed_claim_stays_with_both_sources_and_its_conflict(store: ox.S
     # The status is the editors' reading, in the graph of the conflicts; the source's graph keeps
     # the claim as the source states it, without a status.
     in_force = f"<{BASE}id/concept/agreement-status/in-force>"
-    assert not store.query(f"ASK {{ <{BASE}id/agreement/kuopio-shanghai> <{BASE}ontology#agreementStatus> {in_force} }}")
+    assert not store.query(
+        f"ASK {{ <{BASE}id/agreement/kuopio-shanghai> <{BASE}ontology#agreementStatus> {in_force} }}"
+    )
     assert store.query(
         f"ASK {{ GRAPH <{BASE}graph/conflicts> {{ <{BASE}id/agreement/kuopio-shanghai> "
         f"<{BASE}ontology#agreementStatus> <{BASE}id/concept/agreement-status/disputed> }} }}"
