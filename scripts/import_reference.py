@@ -354,7 +354,8 @@ def wikidata_graph(entities: Iterable[Entity]) -> str:
 
 
 def neighbour_slug(qid: str) -> str:
-    return f"wikidata-{qid}"
+    """Our IRIs are lower case: place/wikidata-q105060 is the crawl's item Q105060."""
+    return f"wikidata-{qid.lower()}"
 
 
 @dataclass(frozen=True)
@@ -397,7 +398,7 @@ def place_of_qid(entities: Iterable[Entity]) -> dict[str, str]:
 
 
 def statement_slug(claim: CrawlClaim) -> str:
-    return f"wikidata-p190-2016-{claim.subject}-{claim.object}"
+    return f"wikidata-p190-2016-{claim.subject}-{claim.object}".lower()
 
 
 def wikidata_links_graph(entities: list[Entity]) -> str:
