@@ -287,6 +287,19 @@ def test_an_openrefine_session(client: httpx.Client) -> None:
     }
 
 
+def test_names_in_every_language_find_beijing_and_china(client: httpx.Client) -> None:
+    """Issue #10: Beijing by "Peking" (its Finnish and Swedish name, single-source: an alternative name)
+    and 北京, China by "Kiina" and 中国 (CLDR); each the top candidate of its type, and certain."""
+    cells = {"peking": ("Peking", "City"), "beijing_zh": ("北京", "City"), "kiina": ("Kiina", "Country")}
+    cells["china_zh"] = ("中国", "Country")
+    body = reconcile(client, {key: {"query": q, "type": t, "limit": 3} for key, (q, t) in cells.items()})
+    expected = {"peking": "place/beijing", "beijing_zh": "place/beijing"}
+    expected |= {"kiina": "place/china", "china_zh": "place/china"}
+    for key, place in expected.items():
+        top = body[key]["result"][0]
+        assert top["id"] == place and top["match"] is True, (key, body[key]["result"])
+
+
 def test_uncertain_cells_are_not_matched(client: httpx.Client) -> None:
     body = reconcile(
         client,

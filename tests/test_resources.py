@@ -282,6 +282,28 @@ def test_home_browse_and_search(http: httpx.Client) -> None:
     assert http.get("/browse", params={"class": "not an iri"}).status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("words", "lang", "expected"),
+    [
+        # Beijing in Finnish (GNOME) and Swedish (Natural Earth): a single-source, alternative name.
+        ("Peking", "fi", "/doc/place/beijing"),
+        ("Peking", "sv", "/doc/place/beijing"),
+        ("北京", "zh", "/doc/place/beijing"),
+        ("Kiina", "fi", "/doc/place/china"),  # CLDR
+        ("中国", "zh", "/doc/place/china"),  # CLDR
+    ],
+)
+def test_search_finds_places_by_their_names_in_every_language(
+    http: httpx.Client, words: str, lang: str, expected: str
+) -> None:
+    """Issue #10: a Finnish or Swedish reader finds Beijing as "Peking", a Chinese one as 北京, and China
+    is found as "Kiina" and 中国. The place is the first result."""
+    html = http.get("/search", params={"q": words, "lang": lang}, headers={"Accept": "text/html"}).text
+    results = html.split('<ul class="results">', 1)[1].split("</ul>", 1)[0]
+    first = re.search(r'<li><a href="([^"?]+)', results).group(1)
+    assert first == expected, (words, results)
+
+
 def test_browsing_pages_through_every_thing_of_a_class_once(tmp_path: Path) -> None:
     """Pages follow the store's order (no ORDER BY): together they list each place exactly once."""
     place = BASE + "ontology#Place"
