@@ -101,6 +101,7 @@ OWN = {
     "event": "id/event/",
     "programme": "id/programme/",
     "observation": "id/observation/",
+    "statement": "id/statement/",
     "source": "id/source/",
     "concept": "id/concept/",
     "scheme": "id/scheme/",

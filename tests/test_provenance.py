@@ -121,7 +121,7 @@ def test_people_listed_only_as_contacts_are_not_published(store: ox.Store) -> No
 
 
 IRI_PATTERN = re.compile(
-    r"^(id/(place|organisation|person|post|membership|agreement|event|programme|observation|source"
+    r"^(id/(place|organisation|person|post|membership|agreement|event|programme|observation|source|statement"
     r"|concept/[a-z-]+|scheme|dataset)/[a-z0-9]+(-[a-z0-9]+)*|graph/[a-z0-9]+(-[a-z0-9]+)*"
     r"|ontology(#\w+)?|ontology/[0-9.]+|shapes)$"
 )

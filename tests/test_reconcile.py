@@ -259,17 +259,43 @@ def test_an_openrefine_session(client: httpx.Client) -> None:
     assert rows["place/kuopio"]["country"] == [{"id": "place/finland", "name": "Finland"}]
     assert rows["place/pudong"]["country"] == [{"id": "place/china", "name": "China"}]  # through Shanghai
     assert rows["place/vasteras"]["country"] == [{"id": "place/sweden", "name": "Sweden"}]
-    assert rows["place/houston"]["country"] == [{"id": "place/united-states", "name": "USA"}]
+    # CLDR's English name; the article's "USA" is an alternative name.
+    assert rows["place/houston"]["country"] == [{"id": "place/united-states", "name": "United States"}]
     assert rows["place/moscow"]["country"] == []  # the data do not say
     assert rows["place/kuopio"]["coordinates"] == [{"str": "62.89238,27.67703"}]
     assert rows["place/pudong"]["coordinates"] == []
     lat, long = (float(x) for x in rows["place/shanghai"]["coordinates"][0]["str"].split(","))
     assert (round(lat, 2), round(long, 2)) == (31.22, 121.46)
-    assert {v["id"] for v in rows["place/kuopio"]["twinnedWith"]} == {"place/pudong", "place/shanghai"}
+    # Kuopio: Pudong (Business Kuopio's agreement, and the 2016 Wikidata crawl) and the crawl's nine
+    # other partners (Besançon, Castrop-Rauxel, Gera, Győr, Jönköping, Craiova, Minneapolis, Opole,
+    # Winnipeg); not Shanghai, whose 2002 claim is disputed.
+    crawl = {"Q37776", "Q3898", "Q3750", "Q134494", "Q504689", "Q168057", "Q36091", "Q92212", "Q2135"}
+    assert {v["id"] for v in rows["place/kuopio"]["twinnedWith"]} == {"place/pudong"} | {
+        f"place/wikidata-{q.lower()}" for q in crawl
+    }
     assert {"place/espoo", "place/casablanca", "place/barcelona"} <= {
         v["id"] for v in rows["place/shanghai"]["twinnedWith"]
     }
-    assert {v["id"] for v in rows["place/espoo"]["twinnedWith"]} == {"place/shanghai"}
+    assert "place/kuopio" not in {v["id"] for v in rows["place/shanghai"]["twinnedWith"]}
+    # Espoo: Shanghai (seeds 001, 002 and the crawl), and the crawl's Mumbai, Kongsberg, Esztergom,
+    # Køge, Kristianstad (two items), Sochi, Irving and Gatchina.
+    crawl = {"Q108988", "Q171353", "Q21184", "Q26937", "Q39420", "Q498857", "Q51690", "Q7436"}
+    assert {v["id"] for v in rows["place/espoo"]["twinnedWith"]} == {"place/shanghai", "place/mumbai"} | {
+        f"place/wikidata-{q.lower()}" for q in crawl
+    }
+
+
+def test_names_in_every_language_find_beijing_and_china(client: httpx.Client) -> None:
+    """Issue #10: Beijing by "Peking" (its Finnish and Swedish name, single-source: an alternative name)
+    and 北京, China by "Kiina" and 中国 (CLDR); each the top candidate of its type, and certain."""
+    cells = {"peking": ("Peking", "City"), "beijing_zh": ("北京", "City"), "kiina": ("Kiina", "Country")}
+    cells["china_zh"] = ("中国", "Country")
+    body = reconcile(client, {key: {"query": q, "type": t, "limit": 3} for key, (q, t) in cells.items()})
+    expected = {"peking": "place/beijing", "beijing_zh": "place/beijing"}
+    expected |= {"kiina": "place/china", "china_zh": "place/china"}
+    for key, place in expected.items():
+        top = body[key]["result"][0]
+        assert top["id"] == place and top["match"] is True, (key, body[key]["result"])
 
 
 def test_uncertain_cells_are_not_matched(client: httpx.Client) -> None:
@@ -291,7 +317,7 @@ def test_uncertain_cells_are_not_matched(client: httpx.Client) -> None:
 
 def test_extend_with_settings(client: httpx.Client) -> None:
     query = {
-        "ids": ["place/kuopio", "place/nowhere", "organisation/city-of-kuopio"],
+        "ids": ["place/kuopio", "place/espoo", "place/helsinki", "place/nowhere", "organisation/city-of-kuopio"],
         "properties": [
             {"id": "twinnedWith", "settings": {"limit": 1, "lang": "zh"}},
             {"id": "label_zh"},
@@ -303,25 +329,38 @@ def test_extend_with_settings(client: httpx.Client) -> None:
     body = client.get("/reconcile", params={"extend": json.dumps(query)}).json()
     valid(body, "0.2/data-extension-response")
     kuopio = body["rows"]["place/kuopio"]
-    assert kuopio["twinnedWith"] == [{"id": "place/pudong", "name": "浦东新区"}]
-    assert kuopio["label_zh"] == [{"str": "库奥皮奥"}]
+    # One twin of ten; Pudong's one Chinese name (浦东新区, from the NBS list alone) is an alternative
+    # name, so its name falls back to English. Kuopio's (库奥皮奥, from GNOME alone) is one too.
+    assert kuopio["twinnedWith"] == [{"id": "place/pudong", "name": "Pudong New Area"}]
+    assert kuopio["label_zh"] == []
+    # Espoo's first twin in IRI order is Mumbai (2016 Wikidata crawl), named in Chinese; Espoo itself
+    # has no Chinese name with evidence. Helsinki's is CLDR's.
+    espoo = body["rows"]["place/espoo"]
+    assert espoo["twinnedWith"] == [{"id": "place/mumbai", "name": "孟买"}] and espoo["label_zh"] == []
+    assert body["rows"]["place/helsinki"]["label_zh"] == [{"str": "赫尔辛基"}]
     assert kuopio["wikidata"] == [{"str": "Q162279"}] and kuopio["code"] == [{"str": "297"}]
     assert body["rows"]["place/nowhere"] == {p: [] for p in ("twinnedWith", "label_zh", "wikidata", "code", "country")}
     assert body["rows"]["organisation/city-of-kuopio"]["country"] == [{"id": "place/finland", "name": "Finland"}]
 
 
 def test_extend_1_0_draft(client: httpx.Client) -> None:
-    query = {"ids": ["place/zhucheng"], "properties": [{"id": "partOf"}, {"id": "label_zh"}, {"id": "coordinates"}]}
+    query = {
+        "ids": ["place/zhucheng", "place/beijing"],
+        "properties": [{"id": "partOf"}, {"id": "label_zh"}, {"id": "coordinates"}],
+    }
     response = client.post("/reconcile/extend", json=query)
     assert response.status_code == 200, response.text
     body = response.json()
     valid(body, "1.0-draft/data-extension-response")
-    (row,) = body["rows"]
-    assert row["id"] == "place/zhucheng"
-    values = {p["id"]: p["values"] for p in row["properties"]}
+    zhucheng, beijing = body["rows"]
+    assert zhucheng["id"] == "place/zhucheng" and beijing["id"] == "place/beijing"
+    values = {p["id"]: p["values"] for p in zhucheng["properties"]}
     assert values["partOf"] == [{"id": "place/weifang", "name": "Weifang"}]
-    assert values["label_zh"] == [{"str": "诸城市", "lang": "zh"}]
+    # 诸城市 has one source (the NBS list): an alternative name, not a preferred one.
+    assert values["label_zh"] == []
     assert values["coordinates"] == [{"str": "35.99472,119.3975"}]
+    values = {p["id"]: p["values"] for p in beijing["properties"]}
+    assert values["label_zh"] == [{"str": "北京", "lang": "zh"}]
 
 
 @pytest.mark.parametrize(
@@ -384,8 +423,11 @@ def test_preview(client: httpx.Client, server: str) -> None:
     response = client.get(template.replace("{{id}}", quote("place/pudong", safe="")))
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     html = response.text
-    assert "Pudong New Area" in html and "浦东新区" in html and "310115" in html and "Shanghai" in html
+    # The card shows preferred names: Pudong's one Chinese name (浦东新区, NBS alone) is an alternative.
+    assert "Pudong New Area" in html and "310115" in html and "Shanghai" in html
     assert f'href="{server}/doc/place/pudong"' in html and "Q125378" in html
+    beijing = client.get(template.replace("{{id}}", quote("place/beijing", safe=""))).text
+    assert '<dd lang="en">Beijing</dd>' in beijing and '<dd lang="zh">北京</dd>' in beijing and "110000" in beijing
     escaped = client.get("/reconcile/preview", params={"id": "organisation/shanghai-municipal-peoples-congress"})
     assert "People&#39;s Congress" in escaped.text and "People's Congress" not in escaped.text
 

@@ -38,3 +38,48 @@ def test_chinese_parents_follow_the_code_hierarchy(importer) -> None:
     assert importer.chinese_parent("370782", known) == "weifang"
     assert importer.chinese_parent("310115503", known) == "pudong"
     assert importer.chinese_parent("310000", known) is None
+
+
+def test_chinese_codes_have_the_datatype_of_their_length(importer) -> None:
+    assert importer.chinese_code_datatype("310115") == "sc:ChineseDivisionCode"
+    assert importer.chinese_code_datatype("310115503") == "sc:ChineseTownshipCode"
+
+
+def test_cldr_is_the_version_the_sources_name(importer) -> None:
+    """The installed babel gives the CLDR version that data/sources.ttl records for the CLDR graph."""
+    cldr = importer.cldr()
+    sources = (importer.REFERENCE_DIR.parent / "sources.ttl").read_text(encoding="utf-8")
+    assert f'dct:hasVersion "{cldr.version}"' in sources
+    assert f"Unicode CLDR {cldr.version}, read through babel {cldr.babel_version}" in sources
+
+
+def test_cldr_names_agree_with_the_evidence_table(importer) -> None:
+    """Every CLDR row of labels.tsv is what babel gives now (same call, same name)."""
+    cldr = importer.cldr().names
+    for row in importer.read_tsv(importer.LABELS):
+        if row["source_kind"].startswith("cldr-"):
+            place = importer.PLACE_SLUGS.get(row["entity_id"], row["entity_id"])
+            assert cldr[place, row["lang"]][0] == row["name"], row
+
+
+def test_label_policy(importer) -> None:
+    """One preferred name per place and language, always verified; single-source names are alternatives."""
+    evidence = importer.name_evidence()
+    policy = importer.label_policy(evidence)
+    preferred: dict[tuple[str, str], list[str]] = {}
+    for name, prop in policy.items():
+        if prop == "prefLabel":
+            assert evidence.confidence[name] == "verified", name
+            preferred.setdefault((name.place, name.language), []).append(name.name)
+        if evidence.confidence.get(name) == "single-source":
+            assert prop == "altLabel", name
+    assert all(len(names) == 1 for names in preferred.values()), preferred
+    name = importer.Name
+    assert policy[name("beijing", "fi", "Peking")] == "altLabel"
+    assert policy[name("beijing", "sv", "Peking")] == "altLabel"
+    assert policy[name("beijing", "zh", "北京")] == "prefLabel"
+    assert policy[name("beijing", "zh", "北京市")] == "altLabel"
+    assert policy[name("china", "fi", "Kiina")] == "prefLabel"
+    assert policy[name("china", "zh", "中国")] == "prefLabel"
+    assert policy[name("kuopio", "zh", "库奥皮奥")] == "altLabel"
+    assert not any(n in policy for n in evidence.unverified), "an unverified name would be published"

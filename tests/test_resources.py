@@ -59,11 +59,10 @@ def test_every_subject_iri_dereferences_in_every_format(store: ox.Store, server_
 def test_rdflib_can_parse_our_uris(server_url: str) -> None:
     graph = rdflib.Graph().parse(local(server_url, BASE + "id/place/kuopio"))
     kuopio = rdflib.URIRef(BASE + "id/place/kuopio")
-    assert (
-        kuopio,
-        rdflib.URIRef("http://www.w3.org/2004/02/skos/core#prefLabel"),
-        rdflib.Literal("Kuopio", lang="fi"),
-    ) in graph
+    skos = rdflib.Namespace("http://www.w3.org/2004/02/skos/core#")
+    assert (kuopio, skos.prefLabel, rdflib.Literal("Kuopio", lang="en")) in graph
+    # The Finnish name has one source (Yle's list of municipalities): an alternative name.
+    assert (kuopio, skos.altLabel, rdflib.Literal("Kuopio", lang="fi")) in graph
 
 
 def test_things_answer_303_and_keep_the_query(http: httpx.Client) -> None:
@@ -283,6 +282,28 @@ def test_home_browse_and_search(http: httpx.Client) -> None:
     assert http.get("/browse", params={"class": "not an iri"}).status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("words", "lang", "expected"),
+    [
+        # Beijing in Finnish (GNOME) and Swedish (Natural Earth): a single-source, alternative name.
+        ("Peking", "fi", "/doc/place/beijing"),
+        ("Peking", "sv", "/doc/place/beijing"),
+        ("北京", "zh", "/doc/place/beijing"),
+        ("Kiina", "fi", "/doc/place/china"),  # CLDR
+        ("中国", "zh", "/doc/place/china"),  # CLDR
+    ],
+)
+def test_search_finds_places_by_their_names_in_every_language(
+    http: httpx.Client, words: str, lang: str, expected: str
+) -> None:
+    """Issue #10: a Finnish or Swedish reader finds Beijing as "Peking", a Chinese one as 北京, and China
+    is found as "Kiina" and 中国. The place is the first result."""
+    html = http.get("/search", params={"q": words, "lang": lang}, headers={"Accept": "text/html"}).text
+    results = html.split('<ul class="results">', 1)[1].split("</ul>", 1)[0]
+    first = re.search(r'<li><a href="([^"?]+)', results).group(1)
+    assert first == expected, (words, results)
+
+
 def test_browsing_pages_through_every_thing_of_a_class_once(tmp_path: Path) -> None:
     """Pages follow the store's order (no ORDER BY): together they list each place exactly once."""
     place = BASE + "ontology#Place"
@@ -310,8 +331,12 @@ def test_browsing_pages_through_every_thing_of_a_class_once(tmp_path: Path) -> N
 def test_pages_follow_the_reader_language(http: httpx.Client) -> None:
     swedish = http.get("/doc/place/espoo", headers={"Accept": "text/html", "Accept-Language": "sv-FI,sv;q=0.9"})
     assert "<h1>Esbo</h1>" in swedish.text and '<html lang="sv">' in swedish.text
-    chosen = http.get("/doc/place/espoo", params={"lang": "zh"}, headers={"Accept": "text/html"})
-    assert "<h1>埃斯波</h1>" in chosen.text
+    chosen = http.get("/doc/place/helsinki", params={"lang": "zh"}, headers={"Accept": "text/html"})
+    assert "<h1>赫尔辛基</h1>" in chosen.text and '<html lang="zh">' in chosen.text
+    # No source with a language gives Espoo a Chinese name (埃斯波 is only in GeoNames, untagged), so a
+    # Chinese reader gets the English one.
+    fallback = http.get("/doc/place/espoo", params={"lang": "zh"}, headers={"Accept": "text/html"})
+    assert "<h1>Espoo</h1>" in fallback.text and "埃斯波" not in fallback.text
     assert "Accept-Language" in swedish.headers["vary"]
 
 

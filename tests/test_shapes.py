@@ -13,6 +13,7 @@ strict expected failures, so a fix shows up as an unexpected pass and the entry 
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -248,11 +249,36 @@ def test_fixtures_are_self_describing_and_link_only_to_published_iris(validator:
 # --- The published data and the ontology ------------------------------------------------------------
 
 
-def test_published_data_have_no_violations_and_no_warnings(validator: Validator) -> None:
+def places_without_an_english_name_in_the_evidence(settings: Settings) -> set[str]:
+    """Places of the name evidence (data/reference/labels.tsv) that no source names in English.
+
+    Their English names ("Weifang", "Food Valley (Weifang)") are listed in labels-unverified.tsv:
+    without evidence they are not published, so the English-name warning is expected for them.
+    """
+    labels = settings.data_dir / "reference" / "labels.tsv"
+    rows = list(csv.DictReader(labels.open(encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE))
+    places = {r["entity_id"] for r in rows}
+    named_in_english = {r["entity_id"] for r in rows if r["lang"] == "en" and r["language_tagged"] == "yes"}
+    return {f"place:{p}" for p in places - named_in_english}
+
+
+def test_published_data_have_no_violations_and_no_unexplained_warnings(
+    validator: Validator, settings: Settings
+) -> None:
+    """No violations; the only warnings are the English-name warnings of places that no source names in
+    English, and each such place has one (so the list cannot hide another warning)."""
     report = validator.validate_published()
     assert report.count("Violation") == 0, report.as_text()
-    assert report.count("Warning") == 0, report.as_text()
     assert report.conforms, report.as_text()
+    expected = places_without_an_english_name_in_the_evidence(settings)
+    warned = {f.focus_node for f in report.findings if f.severity == "Warning"}
+    unexplained = [
+        f
+        for f in report.findings
+        if f.severity == "Warning" and not (f.node_shape == "scsh:EnglishLabelShape" and f.focus_node in expected)
+    ]
+    assert not unexplained, report.as_text()
+    assert warned == expected, f"expected English-name warnings for {sorted(expected)}, got {sorted(warned)}"
 
 
 def test_every_ontology_class_is_targeted_by_a_shape(settings: Settings, shapes_graph: rdflib.Graph) -> None:

@@ -13,18 +13,30 @@ from server.store.sparql_text import prologue
 from server.uris import Iris
 
 # Bump when the rules change, so that stores built by older rules are rebuilt.
-DERIVATION_REVISION = "4"
+DERIVATION_REVISION = "5"
 
 
 def derivation_rules(iris: Iris) -> list[str]:
-    """CONSTRUCT queries whose answers are added to the derived graph, in this order."""
+    """CONSTRUCT queries whose answers are added to the derived graph, in this order.
+
+    Links come only from agreements in force that no source disputes: the agreement's one status
+    is "in force" (a disputed claim has the status "disputed", an announced one "announced") and
+    no source is named as disputing it.
+    """
     start = prologue(iris.ontology_namespace, skos=SKOS.iri)
     twinning = f"<{iris.thing('concept/agreement-type/twinning')}>"
+    in_force = f"<{iris.thing('concept/agreement-status/in-force')}>"
+    undisputed_in_force = (
+        f"?agreement sc:agreementStatus {in_force} . "
+        f"FILTER NOT EXISTS {{ ?agreement sc:agreementStatus ?other FILTER(?other != {in_force}) }} "
+        "FILTER NOT EXISTS { ?agreement sc:disputedBy ?source } "
+    )
     return [
         start + "CONSTRUCT { ?a sc:partnerOf ?b } WHERE { "
-        "?agreement a sc:PartnershipAgreement ; sc:party ?a , ?b . FILTER(?a != ?b) }",
+        f"?agreement a sc:PartnershipAgreement ; sc:party ?a , ?b . FILTER(?a != ?b) {undisputed_in_force}}}",
         start + "CONSTRUCT { ?a sc:twinnedWith ?b } WHERE { "
-        f"?agreement sc:agreementType/skos:broader* {twinning} ; sc:party ?a , ?b . FILTER(?a != ?b) }}",
+        f"?agreement sc:agreementType/skos:broader* {twinning} ; sc:party ?a , ?b . FILTER(?a != ?b) "
+        f"{undisputed_in_force}}}",
         start + "CONSTRUCT { ?b sc:twinnedWith ?a . ?a sc:partnerOf ?b . ?b sc:partnerOf ?a } "
         "WHERE { ?a sc:twinnedWith ?b }",
         start + "CONSTRUCT { ?place sc:country ?country } WHERE { ?place sc:partOf+ ?country . ?country a sc:Country }",

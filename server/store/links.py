@@ -45,7 +45,14 @@ def link_kinds(base_iri: str) -> tuple[LinkKind, ...]:
             "Chinese division code",
             SKOS + "notation",
             iris.term("ChineseDivisionCode"),
-            re.compile(r"[0-9]{6}([0-9]{3})?\Z"),
+            re.compile(r"[0-9]{6}\Z"),
+            literal=True,
+        ),
+        LinkKind(
+            "Chinese township code",
+            SKOS + "notation",
+            iris.term("ChineseTownshipCode"),
+            re.compile(r"[0-9]{9}\Z"),
             literal=True,
         ),
     )
