@@ -7,8 +7,8 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -38,6 +38,9 @@ from server.web.problems import handle_engine_error, handle_problem
 from server.web.services import Services, services
 from server.web.supplements import Supplements
 from server.web.templating import make_templates
+
+if TYPE_CHECKING:
+    import httpx
 
 HERE = Path(__file__).resolve().parent
 READ = ["GET", "HEAD"]
@@ -125,6 +128,8 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
 async def in_process(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """A client that asks the application directly, without a server or a socket, with the
     application started (its lifespan) for as long as the client is open."""
+    import httpx  # a client library: only `sistercities get` and the tests ask in-process
+
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client,

@@ -18,15 +18,12 @@ import types
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import httpx
 import pydantic
 import pyoxigraph as ox
-import uvicorn
 from pydantic.fields import FieldInfo
-from uvicorn.supervisors import Multiprocess
 
 from server import __version__, formats
 from server.engines import make_engine, store_extensions
@@ -42,6 +39,9 @@ from server.store.location import StoreLocation
 from server.store.sparql_text import valid_iri
 from server.store.statistics import Figures, statistics_triples
 from server.uris import Iris
+
+if TYPE_CHECKING:
+    import httpx
 
 EXIT_CONFORMS, EXIT_DOES_NOT_CONFORM, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -203,6 +203,9 @@ def serve_http(settings: Settings, listener: socket.socket, log_level: str) -> N
     Each HTTP process builds its own application (query workers, result cache) from the settings
     handed down in the environment; nothing else is shared, so any of them can answer any request.
     """
+    import uvicorn  # imported here, as in `serve` alone, so that the other commands start fast
+    from uvicorn.supervisors import Multiprocess
+
     options = {"log_level": log_level, "proxy_headers": True, "server_header": False}
     if settings.http_workers == 1:
         engine = make_engine(settings)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from server.namespaces import prefixes
 from server.query.cache import with_cache
 from server.query.engine import QueryEngine
-from server.query.remote import RemoteEngine
 from server.query.workers import ForkingZygote, Generation, MemorySource, WorkerPool
 from server.reconcile.keys import NAME_KEYS
 from server.settings import Settings
@@ -32,6 +31,8 @@ def make_store_engine(settings: Settings) -> QueryEngine:
     """The embedded store (in memory or on disk) or a remote SPARQL endpoint."""
     namespaces = prefixes(settings.base_iri)
     if settings.sparql_endpoint:
+        from server.query.remote import RemoteEngine  # httpx, only for a remote store
+
         return RemoteEngine(
             settings.sparql_endpoint,
             settings.query_timeout,

@@ -18,12 +18,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import RDF, RDFS, SH, XSD
-from rdflib.plugins.sparql import prepareQuery
-from rdflib.plugins.sparql.sparql import Query
 
 from server import formats
 from server.namespaces import prefixes
@@ -33,6 +32,9 @@ from server.settings import DEFAULT_BASE_IRI, Settings
 from server.store.build import open_store, rebase
 from server.store.dataset import Dataset
 from server.store.sparql_text import chunks, values_clause
+
+if TYPE_CHECKING:
+    from rdflib.plugins.sparql.sparql import Query
 
 SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 
@@ -311,6 +313,9 @@ def result_closure(report: rdflib.Graph, node: rdflib.term.Node) -> Iterator[tup
 
 @lru_cache(maxsize=512)
 def prepared(text: str, namespaces: tuple[tuple[str, str], ...]) -> Query:
+    # rdflib's SPARQL parser takes a quarter of a second to import: only validations need it.
+    from rdflib.plugins.sparql import prepareQuery
+
     return prepareQuery(text, initNs=dict(namespaces))
 
 
