@@ -7,10 +7,13 @@ The data are the generated twinning dataset (benchmarks/generate.py) written as 
 file, as a user's dump would be. Each round loads the same file with both tools into fresh
 directories, one after the other (the order alternates between rounds, so that the machine's
 drift falls on both alike), then starts each server on its store and times the first answer to
-a query. With --parts, our load is also timed without the statistics and with the name index, to
-show where the time goes. Figures are medians over the rounds; the table marks the targets
-(loading at most 1.2 times `oxigraph load`, the first answer after a restart within a second) and
-the results are written to benchmarks/results/load-{triples}.json.
+a query. Our load is timed twice: until its data are live (the store's LIVE pointer switches, and
+the server answers from the new data) and until the command ends, having counted the statistics of
+the live build for VoID and the home page. With --parts, our load is also timed without the
+statistics and with the name index, to show where the time goes. Figures are medians over the
+rounds; the table marks the targets (loading at most 1.2 times `oxigraph load`, the first answer
+after a restart within a second) and the results are written to
+benchmarks/results/load-{triples}.json.
 """
 
 from __future__ import annotations
@@ -67,6 +70,22 @@ def timed(command: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def timed_until_live(command: list[str], store: Path) -> tuple[float, float]:
+    """Seconds until the store's LIVE pointer appears (the data answer queries from then on) and
+    until the command ends (after it has counted the statistics of the live build)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    live = None
+    while process.poll() is None:
+        if live is None and (store / "LIVE").exists():
+            live = time.perf_counter() - started
+        time.sleep(0.01)
+    ended = time.perf_counter() - started
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    return (live if live is not None else ended), ended
+
+
 def line_count(path: Path) -> int:
     with path.open("rb") as lines:
         return sum(1 for _ in lines)
@@ -104,12 +123,14 @@ def first_answer_oxigraph(store: Path) -> float:
 def load_round(data: Path, round_number: int, work: Path, parts: bool) -> dict[str, float]:
     """One round: both loads (in alternating order), then both restarts."""
     ours, theirs = work / f"ours-{round_number}", work / f"oxigraph-{round_number}"
-    loads = {
-        "ours": lambda: timed([sys.executable, "-m", "server", "load", "--store", str(ours), str(data)]),
-        "oxigraph": lambda: timed([str(OXIGRAPH), "load", "--location", str(theirs), "--file", str(data)]),
-    }
-    order = list(loads) if round_number % 2 == 0 else list(reversed(loads))
-    figures = {f"load {name}": loads[name]() for name in order}
+    order = ["ours", "oxigraph"] if round_number % 2 == 0 else ["oxigraph", "ours"]
+    figures: dict[str, float] = {}
+    for name in order:
+        if name == "ours":
+            command = [sys.executable, "-m", "server", "load", "--store", str(ours), str(data)]
+            figures["load ours"], figures["load ours with statistics"] = timed_until_live(command, ours)
+        else:
+            figures["load oxigraph"] = timed([str(OXIGRAPH), "load", "--location", str(theirs), "--file", str(data)])
     if parts:
         plain, indexed = work / f"plain-{round_number}", work / f"indexed-{round_number}"
         base = [sys.executable, "-m", "server", "load"]
@@ -129,7 +150,7 @@ def report(rounds: list[dict[str, float]], triples: int) -> dict:
     lines = [
         f"{triples:,} triples, {len(rounds)} rounds, medians",
         f"{'':34}{'ours':>10}{'oxigraph':>10}{'ratio':>8}  target",
-        f"{'load (s)':34}{median['load ours']:10.2f}{median['load oxigraph']:10.2f}{ratio_load:8.2f}  "
+        f"{'load, to live data (s)':34}{median['load ours']:10.2f}{median['load oxigraph']:10.2f}{ratio_load:8.2f}  "
         f"<= 1.20 {'met' if ratio_load <= 1.2 else 'MISSED'}",
         f"{'restart to the first answer (s)':34}{median['restart ours']:10.2f}{median['restart oxigraph']:10.2f}"
         f"{median['restart ours'] / median['restart oxigraph']:8.2f}  ours < 1 s "
@@ -137,7 +158,7 @@ def report(rounds: list[dict[str, float]], triples: int) -> dict:
         f"{'disk (MB)':34}{median['disk ours'] / 1e6:10.0f}{median['disk oxigraph'] / 1e6:10.0f}"
         f"{median['disk ours'] / median['disk oxigraph']:8.2f}",
     ]
-    for key in ("load ours --no-statistics", "load ours --name-index"):
+    for key in ("load ours with statistics", "load ours --no-statistics", "load ours --name-index"):
         if key in median:
             lines.append(f"{key + ' (s)':34}{median[key]:10.2f}{'':10}{median[key] / median['load oxigraph']:8.2f}")
     print("\n".join(lines))
