@@ -170,6 +170,7 @@ def register_routes(app: FastAPI) -> None:
     route("/robots.txt", sitemap.robots, methods=READ, name="robots")
     # Validation of anyone's data against our shapes.
     route("/validate", validation.form_page, methods=READ, name="validate-form")
+    route("/validate/starter.ttl", validation.starter, methods=READ, name="validate-starter")
     route("/validate", validation.validate, methods=["POST"], name="validate")
     # The W3C Reconciliation Service API (OpenRefine).
     route("/reconcile", reconcile.endpoint, methods=["GET", "HEAD", "POST"], name="reconcile")
