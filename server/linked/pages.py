@@ -55,6 +55,7 @@ LEADING = (
 )
 NAME_PROPERTIES = {*LABEL_PROPERTIES, *ALTERNATIVE_PROPERTIES}
 HIDDEN = {RDF_TYPE.value}
+NO_LANGUAGE = "zxx"  # BCP 47: no linguistic content (an identifier shown for want of a name)
 
 
 @dataclass(frozen=True)
@@ -202,8 +203,10 @@ class Presenter:
         return (local, False) if local else (iri if iri.startswith(("http://", "https://")) else None, True)
 
     def name(self, iri: str) -> tuple[str, str | None]:
-        """A resource's name in the reader's language, or another, and which language that is."""
-        return self.labels.choose(iri, self.language)
+        """A resource's name in the reader's language, or another, and which language that is;
+        for a resource without a name, the end of its IRI, marked as no language at all ("zxx")."""
+        name, language = self.labels.choose(iri, self.language)
+        return name, NO_LANGUAGE if language is None else language
 
     def value(
         self, term: ox.NamedNode | ox.BlankNode | ox.Literal, statement: Statement | None = None, *, expand: bool = True

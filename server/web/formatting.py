@@ -86,3 +86,26 @@ def literal(lexical: str, datatype: str, language: str) -> str:
     if datatype in (XSD + "date", XSD + "gYear", XSD + "gYearMonth", XSD + "dateTime", XSD + "dateTimeStamp"):
         return calendar(lexical, datatype, language)
     return lexical
+
+
+SIZE_UNITS = (("digital-gigabyte", 1e9), ("digital-megabyte", 1e6), ("digital-kilobyte", 1e3))
+
+
+def size(count: int | None, language: str) -> str:
+    """A file size in the locale's words and units ("1.2 MB", "1,2 Mt")."""
+    if count is None:
+        return ""
+    where = locale(language)
+    for unit, factor in SIZE_UNITS:
+        if count >= factor:
+            return format_unit(round(Decimal(count) / Decimal(factor), 1), unit, length="short", locale=where)
+    return format_unit(count, "digital-byte", length="long", locale=where)
+
+
+def day(moment: date | datetime | None, language: str) -> str:
+    """A day as the locale writes it in full ("2 December 2026", "2. joulukuuta 2026")."""
+    if moment is None:
+        return ""
+    return format_date(
+        moment.date() if isinstance(moment, datetime) else moment, format="long", locale=locale(language)
+    )

@@ -71,6 +71,24 @@ def site_globals(request: Request) -> dict[str, Any]:
     return {"contact_url": settings.contact_url}
 
 
+@pass_context
+def as_size(context: dict[str, Any], value: int | None) -> str:
+    """`{{ n | size }}`: a file size as the reader's locale writes it."""
+    return formatting.size(value, context["lang"])
+
+
+@pass_context
+def as_day(context: dict[str, Any], value: Any) -> str:
+    """`{{ moment | day }}`: a date (or the day of a datetime) as the reader's locale writes it."""
+    return formatting.day(value, context["lang"])
+
+
+@pass_context
+def as_literal(context: dict[str, Any], lexical: str, datatype: str) -> str:
+    """`{{ text | literal(xsd_type) }}`: a typed value (a date, a number) as the reader's locale writes it."""
+    return formatting.literal(lexical, datatype, context["lang"])
+
+
 def make_templates(app: Starlette, directory: Path) -> Jinja2Templates:
     routes = RoutePaths(app)
 
@@ -85,4 +103,7 @@ def make_templates(app: Starlette, directory: Path) -> Jinja2Templates:
     templates.env.filters["with_language"] = with_language
     templates.env.filters["here"] = keep_language
     templates.env.filters["number"] = as_number
+    templates.env.filters["size"] = as_size
+    templates.env.filters["day"] = as_day
+    templates.env.filters["literal"] = as_literal
     return templates
