@@ -6,9 +6,9 @@ coordinates and dates of everything it links to.
 
 A description costs a fixed number of store queries however many resources it links to: the
 statements (outgoing and blank nodes, one query), a page of incoming links, the disputed claims
-about it and the figures stated about it (all four at once), the claims it conflicts with (only
-when there are any), and one batched lookup of the linked resources; which source each graph
-comes from is known once per data version.
+about it and the figures stated about it (one query; these three at once), the claims it
+conflicts with (only when there are any), and one batched lookup of the linked resources; which
+source each graph comes from is known once per data version.
 
 Disputes are found from the data alone: a claim (an agreement, a figure) that links to the
 resource and conflicts with another (sc:conflictsWith), is disputed by another (sc:disputedBy), or
@@ -176,49 +176,51 @@ FIGURE_PROPERTIES = (
 )
 
 
-async def disputes_about(engine: QueryEngine, iri: str, iris: Iris) -> tuple[list[Dispute], dict[str, set[str]]]:
-    """The disputed claims that link to the resource, and the sources of both sides."""
+async def claims_about(
+    engine: QueryEngine, iri: str, iris: Iris
+) -> tuple[list[Dispute], dict[str, set[str]], list[Figure]]:
+    """In one query: the disputed claims that link to the resource (with the sources of both
+    sides), and the figures stated about it (sc:Observation with sc:observedEntity) with their
+    measure, value, qualifier, unit, date, wording, source and the figures they conflict with."""
     conflicts, disputed_by, status = iris.term("conflictsWith"), iris.term("disputedBy"), iris.term("agreementStatus")
-    query = f"""SELECT ?claim ?p ?partner ?other ?status ?source ?otherSource WHERE {{
-        ?claim ?p <{iri}> FILTER(isIRI(?claim) && ?p != <{conflicts}> && ?p != <{disputed_by}>)
-        {{ ?claim <{conflicts}>|<{disputed_by}> ?other }}
-        UNION {{ ?claim <{status}> ?status FILTER(STRENDS(STR(?status), "/disputed")) }}
-        OPTIONAL {{ ?claim ?p ?partner FILTER(?partner != <{iri}>) }}
-        OPTIONAL {{ ?claim <{DCT.source.value}> ?source }}
-        OPTIONAL {{ ?other <{DCT.source.value}> ?otherSource }} }}"""
+    source = DCT.source.value
+    wanted = ", ".join(f"<{iris.term(name)}>" for name in FIGURE_PROPERTIES) + f", <{source}>"
+    observed = iris.term("observedEntity")
+    query = f"""SELECT ?claim ?p ?partner ?other ?status ?source ?otherSource ?v WHERE {{
+        {{ ?claim ?p <{iri}> FILTER(isIRI(?claim) && ?p != <{conflicts}> && ?p != <{disputed_by}>)
+           {{ ?claim <{conflicts}>|<{disputed_by}> ?other }}
+           UNION {{ ?claim <{status}> ?status FILTER(STRENDS(STR(?status), "/disputed")) }}
+           OPTIONAL {{ ?claim ?p ?partner FILTER(?partner != <{iri}>) }}
+           OPTIONAL {{ ?claim <{source}> ?source }}
+           OPTIONAL {{ ?other <{source}> ?otherSource }} }}
+        UNION
+        {{ ?claim <{observed}> <{iri}> . ?claim ?p ?v FILTER(isIRI(?claim) && ?p IN ({wanted})) }} }}"""
     found: dict[tuple[str, str], dict] = {}
     sources: dict[str, set[str]] = defaultdict(set)
-    for claim, predicate, partner, other, status_term, source, other_source in await select(engine, query, 5_000):
+    figures: dict[str, Figure] = {}
+    for claim, predicate, partner, other, status_term, source_term, other_source, value in await select(
+        engine, query, 10_000
+    ):
+        if value is not None:  # a figure's property
+            figure = figures.setdefault(claim.value, Figure(claim.value, defaultdict(list)))
+            figure.values[local_name(predicate.value)].append(value)
+            continue
         entry = found.setdefault((claim.value, predicate.value), {"partners": set(), "others": set(), "status": False})
-        if partner is not None and isinstance(partner, ox.NamedNode):
+        if isinstance(partner, ox.NamedNode):
             entry["partners"].add(partner.value)
         if other is not None:
             entry["others"].add(other.value)
             if other_source is not None:
                 sources[other.value].add(other_source.value)
         entry["status"] = entry["status"] or status_term is not None
-        if source is not None:
-            sources[claim.value].add(source.value)
+        if source_term is not None:
+            sources[claim.value].add(source_term.value)
     disputes = [
         Dispute(claim, predicate, tuple(sorted(e["partners"])), tuple(sorted(e["others"])), e["status"])
         for (claim, predicate), e in sorted(found.items())
     ]
-    return disputes, dict(sources)
-
-
-async def figures_about(engine: QueryEngine, iri: str, iris: Iris) -> list[Figure]:
-    """The figures stated about the resource (sc:Observation with sc:observedEntity), with their
-    measure, value, qualifier, unit, date, wording, source and the figures they conflict with."""
-    wanted = " ".join(f"<{iris.term(name)}>" for name in FIGURE_PROPERTIES) + f" <{DCT.source.value}>"
-    query = (
-        f"SELECT ?obs ?p ?v WHERE {{ ?obs <{iris.term('observedEntity')}> <{iri}> . "
-        f"?obs ?p ?v FILTER(isIRI(?obs) && ?p IN ({', '.join(wanted.split())})) }}"
-    )
-    figures: dict[str, Figure] = {}
-    for obs, predicate, value in await select(engine, query, 5_000):
-        figure = figures.setdefault(obs.value, Figure(obs.value, defaultdict(list)))
-        figure.values[local_name(predicate.value)].append(value)
-    return sorted(figures.values(), key=lambda f: (str(f.values.get("observationDate", [""])[0]), f.iri))
+    ordered = sorted(figures.values(), key=lambda f: (str(f.values.get("observationDate", [""])[0]), f.iri))
+    return disputes, dict(sources), ordered
 
 
 def linked_iris(description_parts: list[Statement], sources: dict[str, list[str]], iri: str) -> set[str]:
@@ -247,11 +249,10 @@ async def describe(
     """Everything a document says about `iri`, in three rounds of queries whatever its size;
     `sources` is graph_sources() of the current data version; `supplement` what the service's
     own documents say about it."""
-    (own, nested), (incoming, more), (disputes, claim_sources), figures = await asyncio.gather(
+    (own, nested), (incoming, more), (disputes, claim_sources, figures) = await asyncio.gather(
         statements_and_blank_nodes(engine, iri, iris),
         incoming_page(engine, iri, page, page_size),
-        disputes_about(engine, iri, iris),
-        figures_about(engine, iri, iris),
+        claims_about(engine, iri, iris),
     )
     if supplement is not None:
         own, nested, incoming = supplemented(iri, own, nested, incoming, supplement)
