@@ -52,8 +52,9 @@ class NearMiss:
     suggestions: tuple[str, ...]
 
 
-def excerpt(lines: list[str], around: int, marked: set[int]) -> tuple[ExcerptLine, ...]:
-    first, last = max(1, around - EXCERPT_BEFORE), min(len(lines), around + EXCERPT_AFTER)
+def excerpt(lines: list[str], marked: set[int]) -> tuple[ExcerptLine, ...]:
+    """The lines around the marked ones (a few before the first, one after the last)."""
+    first, last = max(1, min(marked) - EXCERPT_BEFORE), min(len(lines), max(marked) + EXCERPT_AFTER)
     return tuple(ExcerptLine(n, lines[n - 1].rstrip("\r\n"), n in marked) for n in range(first, last + 1))
 
 
@@ -70,7 +71,7 @@ def syntax_hint(text: str, error: RdfSyntaxError) -> SyntaxHint:
         written = (n for n in range(error.line - 1, 0, -1) if lines[n - 1].strip() and lines[n - 1].strip()[0] != "#")
         likely = next(written, None)
     marked = {error.line} | ({likely} if likely else set())
-    return SyntaxHint(error.line, error.column, likely, error.message, excerpt(lines, likely or error.line, marked))
+    return SyntaxHint(error.line, error.column, likely, error.message, excerpt(lines, marked))
 
 
 def line_text(text: str, line: int | None) -> str | None:
