@@ -52,7 +52,8 @@ def test_every_graph_has_a_document(http: httpx.Client, graph: str) -> None:
     assert f"{BASE}graph/{graph}" in described
     turtle = http.get(f"/doc/graph/{graph}.ttl")
     assert turtle.status_code == 200
-    assert (rdflib.URIRef(f"{BASE}graph/{graph}"), None, None) in rdflib.Graph().parse(data=turtle.text, format="turtle")
+    described_in_rdf = rdflib.Graph().parse(data=turtle.text, format="turtle")
+    assert (rdflib.URIRef(f"{BASE}graph/{graph}"), None, None) in described_in_rdf
     assert http.get(f"/graph/{graph}").status_code == 303
 
 
