@@ -255,6 +255,7 @@
     emptyTable: say("table_empty"),
     zeroRecords: say("table_no_match"),
     lengthMenu: "_MENU_",
+    aria: { paginate: { first: say("first_page"), previous: say("previous_page"), next: say("next_page"), last: say("last_page") } },
   };
 
   /** The table, with IRIs of the dataset linking to this server's pages and labels shown. Cells
@@ -266,6 +267,9 @@
     }
     draw(persistentConfig) {
       super.draw({ ...(persistentConfig || {}), isEllipsed: false });
+      // The column heads are the query's variable names: identifiers, in no language.
+      const head = this.tableEl && this.tableEl.querySelector("thead");
+      if (head) head.setAttribute("lang", "zxx");
       const results = this.yasr.results;
       labelsFor(results, () => {
         if (this.yasr.results === results && this.dataTable) this.dataTable.rows().invalidate("data").draw(false);
