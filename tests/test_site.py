@@ -19,7 +19,7 @@ import re
 import tomllib
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -243,7 +243,9 @@ PAGE_TEXT = """(lang) => {
   for (const element of document.querySelectorAll("[placeholder], [aria-label], [title]")) {
     const marked = element.closest("[lang]");
     if (!element.checkVisibility() || (marked && marked.getAttribute("lang") !== lang)) continue;
-    for (const name of ["placeholder", "aria-label"]) if (element.getAttribute(name)) out.push(element.getAttribute(name));
+    for (const name of ["placeholder", "aria-label"]) {
+      if (element.getAttribute(name)) out.push(element.getAttribute(name));
+    }
   }
   return out.join("\\n");
 }"""
@@ -291,10 +293,8 @@ def test_nothing_is_wider_than_a_phone(phone: Page, server_url: str, path: str) 
 def test_one_click_opens_a_link_in_the_results(browser: Browser, server_url: str, viewport: dict) -> None:
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
-    page.goto(
-        f"{server_url}/sparql?query="
-        + "SELECT%20%3Fplace%20WHERE%20%7B%20%3Fplace%20a%20%3Chttps%3A%2F%2Fw3id.org%2Fsistercities%2Fontology%23City%3E%20%7D%20LIMIT%205"
-    )
+    cities = "SELECT ?place WHERE { ?place a <https://w3id.org/sistercities/ontology#City> } LIMIT 5"
+    page.goto(f"{server_url}/sparql?query={quote(cities)}")
     link = page.locator(".yasr_results tbody a.iri").first
     expect(link).to_be_visible()
     href = link.get_attribute("href")
