@@ -87,13 +87,18 @@ def small_png(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def only_this_site(url: str):
+    """A route handler that lets requests to the site through and refuses every other."""
+    return lambda route: route.continue_() if route.request.url.startswith(url) else route.abort()
+
+
 def take(url: str, out: Path) -> list[Path]:
     written = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         for name, path, viewport, before in SHOTS:
             context = browser.new_context(viewport=viewport, is_mobile=viewport is PHONE)
-            context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
+            context.route("**/*", only_this_site(url))
             page = context.new_page()
             page.goto(url + path)
             page.wait_for_load_state("load")
