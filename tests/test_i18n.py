@@ -116,3 +116,15 @@ def test_links_keep_the_language_before_the_fragment() -> None:
     assert with_language("/browse?class=x", "sv") == "/browse?class=x&lang=sv"
     assert with_language("/doc/place/kuopio?lang=zh", "fi") == "/doc/place/kuopio?lang=zh"
     assert with_language("https://www.wikidata.org/wiki/Q1757", "fi", external=True).endswith("Q1757")
+
+
+def test_every_example_query_has_its_title_and_question_in_four_languages(settings) -> None:
+    from server.sparql.examples import Examples
+
+    examples = Examples.load(settings.queries_dir).items
+    assert examples
+    for example in examples:
+        for language in LANGUAGES:
+            title, title_language = example.title_in(language)
+            question, question_language = example.question_in(language)
+            assert title and question and title_language == question_language == language, (example.slug, language)
