@@ -181,15 +181,17 @@ async def claims_about(
 ) -> tuple[list[Dispute], dict[str, set[str]], list[Figure]]:
     """In one query: the disputed claims that link to the resource (with the sources of both
     sides), and the figures stated about it (sc:Observation with sc:observedEntity) with their
-    measure, value, qualifier, unit, date, wording, source and the figures they conflict with."""
+    measure, value, qualifier, unit, date, wording, source and the figures they conflict with.
+    Disputed claims are few: the query starts from them, not from everything that links to the
+    resource (thousands of things link to a country)."""
     conflicts, disputed_by, status = iris.term("conflictsWith"), iris.term("disputedBy"), iris.term("agreementStatus")
     source = DCT.source.value
     wanted = ", ".join(f"<{iris.term(name)}>" for name in FIGURE_PROPERTIES) + f", <{source}>"
     observed = iris.term("observedEntity")
     query = f"""SELECT ?claim ?p ?partner ?other ?status ?source ?otherSource ?v WHERE {{
-        {{ ?claim ?p <{iri}> FILTER(isIRI(?claim) && ?p != <{conflicts}> && ?p != <{disputed_by}>)
-           {{ ?claim <{conflicts}>|<{disputed_by}> ?other }}
+        {{ {{ ?claim <{conflicts}>|<{disputed_by}> ?other }}
            UNION {{ ?claim <{status}> ?status FILTER(STRENDS(STR(?status), "/disputed")) }}
+           ?claim ?p <{iri}> FILTER(isIRI(?claim) && ?p != <{conflicts}> && ?p != <{disputed_by}>)
            OPTIONAL {{ ?claim ?p ?partner FILTER(?partner != <{iri}>) }}
            OPTIONAL {{ ?claim <{source}> ?source }}
            OPTIONAL {{ ?other <{source}> ?otherSource }} }}
