@@ -321,7 +321,8 @@ class Presenter:
         return found
 
     def role(self, predicates: list[str]) -> str:
-        return ", ".join(dict.fromkeys(self.name(p)[0] for p in predicates))
+        """How something is linked to the resource, in words: the properties' names."""
+        return ", ".join(sorted({self.name(p)[0] for p in predicates}))
 
     def timeline(self) -> list[dict]:
         """Dated things: the resource itself and what it links to or is linked from."""

@@ -40,7 +40,7 @@
       const name = p.role ? `${p.label} (${p.role})` : p.label;
       const icon = L.divIcon({ className: `place-marker${p.self ? " self" : ""}`, iconSize: [14, 14] });
       const marker = L.marker([p.lat, p.long], { icon, keyboard: true, title: name, alt: name, riseOnHover: true })
-        .bindTooltip(name, { permanent: true, direction: "right", offset: [8, 0], className: "place-label" })
+        .bindTooltip(p.label, { permanent: true, direction: "right", offset: [8, 0], className: "place-label" })
         .addTo(map);
       const element = marker.getElement();
       element.setAttribute("role", "link");
