@@ -6,8 +6,10 @@ line a problem is about, and our terms that a mistyped IRI probably means.
 - IRIs under our namespaces (the ontology's terms, the things and concepts under {base}id/) that
   the published data do not know are near misses: each gets the known IRIs of the same kind whose
   names are closest ("agt:sistercity" -> "agt:sister-city"), compared without case, hyphens or
-  underscores first and then with difflib's ratio. The known IRIs of a kind are read from the
-  store once per data version.
+  underscores first and then with difflib's ratio. The kinds are the project's prefixes (a fixed
+  few), their known IRIs are read from the store once per data version, and only the first
+  twenty unknown IRIs of a submission are compared: a submission cannot make the server work
+  without bound.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from server.namespaces import prefixes
 from server.query.engine import select
 from server.uris import Iris
 from server.validation.validator import RdfSyntaxError
@@ -26,7 +29,8 @@ from server.web.services import per_version, services
 EXCERPT_BEFORE, EXCERPT_AFTER = 2, 1
 SUGGESTIONS = 3
 CUTOFF = 0.6
-KNOWN_LIMIT = 50_000  # IRIs of one kind compared against, at most
+KNOWN_LIMIT = 20_000  # IRIs of one kind compared against, at most
+MAX_NEAR_MISSES = 20  # unknown IRIs that get suggestions; the others are listed without
 
 
 @dataclass(frozen=True)
@@ -110,14 +114,17 @@ def comparable(name: str) -> str:
     return re.sub(r"[-_\s]", "", name.casefold())
 
 
+def spaces(iris: Iris) -> list[str]:
+    """The spaces of our IRIs that near misses are looked for in: the ontology's namespace and the
+    kinds of things under {base}id/ that the project's prefixes name (place/, concept/, ...). A
+    fixed few, so that no submission can make the server read more of them."""
+    own = [ns for ns in prefixes(iris.base).values() if ns.startswith(iris.thing_space)]
+    return sorted({iris.ontology_namespace, *own}, key=len, reverse=True)
+
+
 def kind_of(iri: str, iris: Iris) -> str | None:
-    """The space an IRI of ours belongs to: the ontology's namespace, or {base}id/ up to the last
-    slash (id/concept/agreement-type/, id/place/); None for other IRIs."""
-    if iri.startswith(iris.ontology_namespace):
-        return iris.ontology_namespace
-    if iri.startswith(iris.thing_space) and "/" in iri[len(iris.thing_space) :]:
-        return iri.rsplit("/", 1)[0] + "/"
-    return None
+    """The space an IRI of ours belongs to (the longest that it begins with); None for others."""
+    return next((space for space in spaces(iris) if iri.startswith(space) and iri != space), None)
 
 
 def closest(iri: str, space: str, known: list[str]) -> tuple[str, ...]:
@@ -156,7 +163,10 @@ async def near_misses(request: Request, types: dict[str, tuple[str, ...]], lines
     found = []
     for iri in sorted(types, key=lambda i: (lines.get(i) or 0, i)):
         space = kind_of(iri, iris)
-        if types[iri] or space is None or iri == space:
+        if types[iri] or space is None:
+            continue
+        if len(found) >= MAX_NEAR_MISSES:  # enough to fix before checking again; no work for the rest
+            found.append(NearMiss(iri, lines.get(iri), ()))
             continue
         found.append(NearMiss(iri, lines.get(iri), closest(iri, space, await known_in(request, space))))
     return found
