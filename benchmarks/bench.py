@@ -435,7 +435,8 @@ def browse(rng: random.Random, pools: Pools) -> Request | None:
 @kind("search", 20, "pages")
 def search(rng: random.Random, pools: Pools) -> Request | None:
     """Name search, /search?q=..., for a 3-5 character piece of a name in any language
-    (server/linked/browse.py: CONTAINS over every name, LIMIT 100, then one batched lookup)."""
+    (server/reconcile/search.py: the name index's keys, words and typos, and CONTAINS over every
+    name, LIMIT 100; then the keys and facts of the candidates, batched)."""
     if not pools.names:
         return None
     name = rng.choice(pools.names)

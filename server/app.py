@@ -10,23 +10,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.staticfiles import StaticFiles
 
 from server import __version__
 from server.engines import make_engine
 from server.linked import browse, documents, vocabulary
 from server.publish import catalogue, dumps, quality, sitemap, void
 from server.publish.dataset import dataset_supplement
+from server.publish.graphs import graph_supplement
 from server.query.cache import CachingEngine
 from server.query.engine import EngineError, QueryEngine
 from server.query.pool import preload_into_workers
 from server.reconcile import api as reconcile
 from server.reconcile import extend, suggest
+from server.reconcile import search as name_search
 from server.settings import Settings
 from server.sparql import protocol as sparql
 from server.sparql.examples import Examples
@@ -34,8 +36,9 @@ from server.validation import service as validation
 from server.validation.validator import Shapes
 from server.validation.workers import ValidationService
 from server.web.errors import HTTPProblem
-from server.web.problems import handle_engine_error, handle_problem
+from server.web.problems import handle_engine_error, handle_http_exception, handle_problem
 from server.web.services import Services, services
+from server.web.static import CachedStaticFiles
 from server.web.supplements import Supplements
 from server.web.templating import make_templates
 
@@ -116,10 +119,12 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
         shared.provide(state)
     supplements = Supplements()
     supplements.add(settings.iris.dataset, dataset_supplement)  # the catalogue's and VoID's, on its page
+    supplements.add_space(settings.iris.graph(""), graph_supplement)  # every named graph has a page
     shared.provide(supplements)
     app.state.services = shared
     register_routes(app)
     app.add_exception_handler(HTTPProblem, handle_problem)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)  # unknown paths, methods
     app.add_exception_handler(EngineError, handle_engine_error)
     return app
 
@@ -153,7 +158,7 @@ def register_routes(app: FastAPI) -> None:
     route("/ontology/{version}", vocabulary.ontology, methods=READ, name="ontology-version")
     route("/shapes", vocabulary.shapes, methods=READ, name="shapes")
     route("/shapes.{ext}", vocabulary.shapes, methods=READ, name="shapes-variant")
-    route("/search", browse.search, methods=READ, name="search")
+    route("/search", name_search.search, methods=READ, name="search")  # reconciliation's matching, for people
     route("/browse", browse.browse, methods=READ, name="browse")
     # For harvesters: VoID, the DCAT-AP catalogue, the quality report, dumps, sitemap.
     route("/.well-known/void", void.void_description, methods=READ, name="void")
@@ -170,6 +175,7 @@ def register_routes(app: FastAPI) -> None:
     route("/robots.txt", sitemap.robots, methods=READ, name="robots")
     # Validation of anyone's data against our shapes.
     route("/validate", validation.form_page, methods=READ, name="validate-form")
+    route("/validate/starter.ttl", validation.starter, methods=READ, name="validate-starter")
     route("/validate", validation.validate, methods=["POST"], name="validate")
     # The W3C Reconciliation Service API (OpenRefine).
     route("/reconcile", reconcile.endpoint, methods=["GET", "HEAD", "POST"], name="reconcile")
@@ -181,4 +187,4 @@ def register_routes(app: FastAPI) -> None:
     route("/reconcile/suggest/property", suggest.suggest_property, methods=READ, name="reconcile-suggest-property")
     route("/reconcile/preview", suggest.preview, methods=READ, name="reconcile-preview")
     route("/reconcile/flyout", suggest.flyout, methods=READ, name="reconcile-flyout")
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", CachedStaticFiles(directory=HERE / "static"), name="static")

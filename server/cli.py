@@ -139,14 +139,15 @@ def validate(ctx: click.Context, files: tuple[Path, ...], output_format: str, **
     Syntax is checked first (errors name the file, line and column), then the SHACL shapes.
     Exit status: 0 the data conform, 1 they do not, 2 the check could not run.
     """
-    from server.validation.validator import RdfSyntaxError, ValidationError, Validator, read_files
+    from server.validation.validator import Positions, RdfSyntaxError, ValidationError, Validator, read_files
 
     settings = settings_from(ctx, options)
     try:
         validator = Validator.from_settings(settings)
         if files:
-            data, origin = read_files(files, settings.base_iri)
-            report = validator.validate(data, origin)
+            positions = Positions()
+            data, origin = read_files(files, settings.base_iri, positions)
+            report = validator.validate(data, origin, positions=positions)
         else:
             report = validator.validate_published()
     except RdfSyntaxError as error:

@@ -60,3 +60,16 @@ def test_the_worked_example_of_the_guide_is_the_fixture_that_validates() -> None
     shown = re.search(r"```turtle\n(.*?)```", guide, re.DOTALL).group(1)
     fixture = rdflib.Graph().parse(ROOT / "tests" / "fixtures" / "municipality-twin-cities.ttl")
     assert isomorphic(rdflib.Graph().parse(data=shown, format="turtle"), fixture)
+
+
+def test_the_screenshots_of_the_pages_are_there_and_small() -> None:
+    """docs/pages.md shows every screenshot scripts/screenshots.py takes, and each file is there
+    and small enough to keep in the repository."""
+    import re
+
+    pages = (ROOT / "docs" / "pages.md").read_text(encoding="utf-8")
+    shown = set(re.findall(r"\]\((screenshots/[\w.-]+\.png)\)", pages))
+    taken = {f"screenshots/{p.name}" for p in (ROOT / "docs" / "screenshots").glob("*.png")}
+    assert shown == taken and len(taken) >= 10
+    assert all((ROOT / "docs" / name).stat().st_size < 300_000 for name in taken)
+    assert "docs/pages.md" in README

@@ -527,7 +527,7 @@ def test_report_as_shacl(http: httpx.Client, report: dict) -> None:
 def test_report_for_people(http: httpx.Client, report: dict) -> None:
     response = http.get("/validation-report", headers={"Accept": "text/html"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
-    assert "conform" in response.text and "0 violations" in response.text
+    assert "conform" in response.text and "0 violation(s)" in response.text
 
 
 # --- Sitemap and robots.txt -------------------------------------------------------------------------

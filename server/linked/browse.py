@@ -1,6 +1,7 @@
-"""The home page, browsing by kind of thing, and search by name.
+"""The home page and browsing by kind of thing.
 
-The home page, browsing by kind of thing, and search by name in any of the four languages."""
+Search by name is reconciliation's matching, so it
+lives with it (server.reconcile.search)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.labels import Labels
-from server.namespaces import RDFS, SKOS
+from server.namespaces import RDFS
 from server.query.engine import select
 from server.query.facts import facts_about
 from server.query.statistics import stored_statistics
@@ -18,9 +19,6 @@ from server.web.errors import BadRequest
 from server.web.i18n import reader_language
 from server.web.requests import page_number
 from server.web.services import services
-
-SEARCH_LIMIT = 100
-SEARCHED_NAMES = (SKOS + "prefLabel", SKOS + "altLabel", SKOS + "hiddenLabel", RDFS + "label")
 
 
 async def counts(request: Request) -> tuple[list[tuple[str, int]], int | None]:
@@ -44,7 +42,7 @@ async def index(request: Request) -> Response:
     classes, triples = await counts(request)
     labels = await labels_of(request, {iri for iri, _ in classes})
     language = reader_language(request)
-    context = {"classes": [(iri, labels.best(iri, language), n) for iri, n in classes], "triples": triples}
+    context = {"classes": [(iri, *labels.choose(iri, language), n) for iri, n in classes], "triples": triples}
     return services(request).templates.TemplateResponse(request, "index.html", context)
 
 
@@ -82,35 +80,3 @@ async def browse(request: Request) -> Response:
         "more": len(found) > size,
     }
     return shared.templates.TemplateResponse(request, "browse.html", context)
-
-
-async def search(request: Request) -> Response:
-    """GET /search?q=...: things whose names contain the words, in any language, ignoring case."""
-    words = request.query_params.get("q", "").strip()
-    if len(words) > 200:
-        raise BadRequest("The search text is longer than 200 characters.")
-    shared = services(request)
-    results = []
-    if words:
-        needle = str(ox.Literal(words.lower()))
-        # A path of the name properties: the store reads only their triples (not all, then filters).
-        names = "|".join(f"<{p}>" for p in SEARCHED_NAMES)
-        query = (
-            f"SELECT DISTINCT ?s WHERE {{ ?s {names} ?name "
-            f"FILTER(isIRI(?s) && CONTAINS(LCASE(STR(?name)), {needle})) }} LIMIT {SEARCH_LIMIT}"
-        )
-        found = [row["s"].value for row in await select(shared.engine, query)]
-        facts = await facts_about(shared.engine, set(found), shared.settings.iris)
-        type_labels = await labels_of(request, {t for i in found for t in facts.types.get(i, ())})
-        language = reader_language(request)
-        base = shared.settings.base_iri
-        results = sorted(
-            (
-                facts.labels.best(i, language),
-                local_url(base, i) or i,
-                sorted(type_labels.best(t, language) for t in facts.types.get(i, ()) if "ontology#" in t),
-            )
-            for i in found
-        )
-    context = {"q": words, "results": results}
-    return shared.templates.TemplateResponse(request, "search.html", context)

@@ -54,6 +54,17 @@ async def schema_org_alignment(request: Request) -> dict[str, str]:
     return await per_version(request, "schema.org", compute)
 
 
+async def place_classes(request: Request) -> frozenset[str]:
+    """sc:Place and its subclasses: the things a map could draw, if they had coordinates."""
+    place = services(request).settings.iris.term("Place")
+    query = f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS + 'subClassOf'}>* <{place}> }}"
+
+    async def compute() -> frozenset[str]:
+        return frozenset(row["c"].value for row in await select(services(request).engine, query, 10_000))
+
+    return await per_version(request, "place-classes", compute)
+
+
 async def document(request: Request) -> Response:
     """GET /doc/{rest}: the description of a thing, negotiated or as a fixed variant."""
     shared = services(request)
@@ -73,7 +84,8 @@ async def document(request: Request) -> Response:
             raise NotFound(f"Nothing is known about <{iri}>.")
         if fmt is formats.HTML:
             words = translator(language)
-            context = page_context(description, iris.base, language, await schema_org_alignment(request), words)
+            alignment, places = await schema_org_alignment(request), await place_classes(request)
+            context = page_context(description, iris.base, language, alignment, words, places)
             page_data = {"page": context, "description": description, "path": path}
             extra = {"formats": uris.DOCUMENT_FORMATS, "page_number": page}
             return shared.templates.TemplateResponse(request, "resource.html", {**page_data, **extra})

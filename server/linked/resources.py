@@ -5,9 +5,15 @@ blank-node closure, incoming links (paged, for hubs such as Shanghai), and the n
 coordinates and dates of everything it links to.
 
 A description costs a fixed number of store queries however many resources it links to: the
-statements (outgoing and blank nodes, one query), a page of incoming links, which source each
-graph comes from, the claims it conflicts with (only when there are any), and one batched
-lookup of the linked resources.
+statements (outgoing and blank nodes, one query), a page of incoming links, the disputed claims
+about it and the figures stated about it (one query; these three at once), the claims it
+conflicts with (only when there are any), and one batched lookup of the linked resources; which
+source each graph comes from is known once per data version.
+
+Disputes are found from the data alone: a claim (an agreement, a figure) that links to the
+resource and conflicts with another (sc:conflictsWith), is disputed by another (sc:disputedBy), or
+has a "disputed" status (an agreement-status concept whose IRI ends in /disputed). So wherever a
+disputed fact appears, the page can say so, whatever the claims are.
 
 A resource the service itself describes outside the store (the dataset, in the catalogue and VoID)
 gets those statements too (server.web.supplements), each in the graph of the document it comes
@@ -19,11 +25,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from server.labels import NAME_PROPERTIES
+from server.labels import NAME_PROPERTIES, local_name
 from server.namespaces import DCT, FOAF, PROV, RDF_TYPE
 from server.query.engine import QueryEngine, select
 from server.query.facts import Facts, Term, facts_about
@@ -45,6 +51,25 @@ class Statement:
 
 
 @dataclass
+class Dispute:
+    """A claim about the resource that another claim contradicts, or that is marked disputed."""
+
+    claim: str
+    predicate: str  # how the claim links to the resource (sc:party, sc:observedEntity, ...)
+    partners: tuple[str, ...]  # what else the claim links to that way (the other party)
+    others: tuple[str, ...]  # the claims it conflicts with, or that dispute it
+    status_disputed: bool
+
+
+@dataclass
+class Figure:
+    """A figure a source states about the resource (an sc:Observation), with what conflicts with it."""
+
+    iri: str
+    values: dict[str, list[Term]]  # local name of the property -> values
+
+
+@dataclass
 class Description:
     iri: str
     statements: list[Statement]
@@ -55,6 +80,9 @@ class Description:
     sources: dict[str, list[str]]
     conflicts: dict[str, list[Statement]]
     facts: Facts
+    disputes: list[Dispute] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    claim_sources: dict[str, set[str]] = field(default_factory=dict)  # claim -> its dct:source
 
     @property
     def exists(self) -> bool:
@@ -136,6 +164,67 @@ async def conflicting_claims(engine: QueryEngine, claims: list[str], iris: Iris)
     return dict(found)
 
 
+FIGURE_PROPERTIES = (
+    "measure",
+    "value",
+    "valueQualifier",
+    "unit",
+    "observationDate",
+    "quotation",
+    "conflictsWith",
+    "disputedBy",
+)
+
+
+async def claims_about(
+    engine: QueryEngine, iri: str, iris: Iris
+) -> tuple[list[Dispute], dict[str, set[str]], list[Figure]]:
+    """In one query: the disputed claims that link to the resource (with the sources of both
+    sides), and the figures stated about it (sc:Observation with sc:observedEntity) with their
+    measure, value, qualifier, unit, date, wording, source and the figures they conflict with.
+    Disputed claims are few: the query starts from them, not from everything that links to the
+    resource (thousands of things link to a country)."""
+    conflicts, disputed_by, status = iris.term("conflictsWith"), iris.term("disputedBy"), iris.term("agreementStatus")
+    source = DCT.source.value
+    wanted = ", ".join(f"<{iris.term(name)}>" for name in FIGURE_PROPERTIES) + f", <{source}>"
+    observed = iris.term("observedEntity")
+    query = f"""SELECT ?claim ?p ?partner ?other ?status ?source ?otherSource ?v WHERE {{
+        {{ {{ ?claim <{conflicts}>|<{disputed_by}> ?other }}
+           UNION {{ ?claim <{status}> ?status FILTER(STRENDS(STR(?status), "/disputed")) }}
+           ?claim ?p <{iri}> FILTER(isIRI(?claim) && ?p != <{conflicts}> && ?p != <{disputed_by}>)
+           OPTIONAL {{ ?claim ?p ?partner FILTER(?partner != <{iri}>) }}
+           OPTIONAL {{ ?claim <{source}> ?source }}
+           OPTIONAL {{ ?other <{source}> ?otherSource }} }}
+        UNION
+        {{ ?claim <{observed}> <{iri}> . ?claim ?p ?v FILTER(isIRI(?claim) && ?p IN ({wanted})) }} }}"""
+    found: dict[tuple[str, str], dict] = {}
+    sources: dict[str, set[str]] = defaultdict(set)
+    figures: dict[str, Figure] = {}
+    for claim, predicate, partner, other, status_term, source_term, other_source, value in await select(
+        engine, query, 10_000
+    ):
+        if value is not None:  # a figure's property
+            figure = figures.setdefault(claim.value, Figure(claim.value, defaultdict(list)))
+            figure.values[local_name(predicate.value)].append(value)
+            continue
+        entry = found.setdefault((claim.value, predicate.value), {"partners": set(), "others": set(), "status": False})
+        if isinstance(partner, ox.NamedNode):
+            entry["partners"].add(partner.value)
+        if other is not None:
+            entry["others"].add(other.value)
+            if other_source is not None:
+                sources[other.value].add(other_source.value)
+        entry["status"] = entry["status"] or status_term is not None
+        if source_term is not None:
+            sources[claim.value].add(source_term.value)
+    disputes = [
+        Dispute(claim, predicate, tuple(sorted(e["partners"])), tuple(sorted(e["others"])), e["status"])
+        for (claim, predicate), e in sorted(found.items())
+    ]
+    ordered = sorted(figures.values(), key=lambda f: (str(f.values.get("observationDate", [""])[0]), f.iri))
+    return disputes, dict(sources), ordered
+
+
 def linked_iris(description_parts: list[Statement], sources: dict[str, list[str]], iri: str) -> set[str]:
     found = {iri}
     for statement in description_parts:
@@ -162,9 +251,10 @@ async def describe(
     """Everything a document says about `iri`, in three rounds of queries whatever its size;
     `sources` is graph_sources() of the current data version; `supplement` what the service's
     own documents say about it."""
-    (own, nested), (incoming, more) = await asyncio.gather(
+    (own, nested), (incoming, more), (disputes, claim_sources, figures) = await asyncio.gather(
         statements_and_blank_nodes(engine, iri, iris),
         incoming_page(engine, iri, page, page_size),
+        claims_about(engine, iri, iris),
     )
     if supplement is not None:
         own, nested, incoming = supplemented(iri, own, nested, incoming, supplement)
@@ -175,11 +265,27 @@ async def describe(
     )
     parts = [*own, *(s for group in nested.values() for s in group), *incoming]
     parts += [s for group in conflicts.values() for s in group]
-    facts = await facts_about(engine, linked_iris(parts, sources, iri), iris)
+    linked = linked_iris(parts, sources, iri) | claim_iris(disputes, figures, claim_sources)
+    facts = await facts_about(engine, linked, iris)
     if supplement is not None:
         for part in supplement.parts:
             add_facts(facts, part.triples)
-    return Description(iri, own, nested, incoming, more, page, sources, conflicts, facts)
+    for statement in (*own, *(s for group in conflicts.values() for s in group)):
+        if statement.predicate == DCT.source and isinstance(statement.object, ox.NamedNode):
+            claim_sources.setdefault(statement.subject.value, set()).add(statement.object.value)
+    for figure in figures:
+        claim_sources.setdefault(figure.iri, set()).update(v.value for v in figure.values.get("source", ()))
+    description = Description(iri, own, nested, incoming, more, page, sources, conflicts, facts)
+    description.disputes, description.figures, description.claim_sources = disputes, figures, claim_sources
+    return description
+
+
+def claim_iris(disputes: list[Dispute], figures: list[Figure], claim_sources: dict[str, set[str]]) -> set[str]:
+    """What the disputes and figures name, whose names and dates the page shows."""
+    found = {d.claim for d in disputes} | {i for d in disputes for i in (*d.partners, *d.others)}
+    found |= {f.iri for f in figures} | {s for group in claim_sources.values() for s in group}
+    found |= {v.value for f in figures for values in f.values.values() for v in values if isinstance(v, ox.NamedNode)}
+    return found
 
 
 def supplemented(

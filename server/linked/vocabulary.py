@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 
 import pyoxigraph as ox
 import rdflib
@@ -26,7 +27,7 @@ from server.query.results import serialise_triples
 from server.uris import Iris
 from server.validation.validator import Shapes
 from server.web.errors import NotFound
-from server.web.i18n import reader_language
+from server.web.i18n import reader_language, word
 from server.web.negotiation import negotiate
 from server.web.represent import represent
 from server.web.services import per_version, services
@@ -96,7 +97,7 @@ def ontology_terms(graph: rdflib.Graph, namespace: str) -> dict[str, Term]:
     return terms
 
 
-def hierarchy_svg(terms: dict[str, Term], language: str) -> Markup:
+def hierarchy_svg(terms: dict[str, Term], language: str, name: str = "class hierarchy") -> Markup:
     """The class hierarchy as an SVG tree (drawn here: no script, every label escaped)."""
     classes = {iri: t for iri, t in terms.items() if t.kind == "class"}
     roots = sorted(
@@ -121,15 +122,21 @@ def hierarchy_svg(terms: dict[str, Term], language: str) -> Markup:
             parts.append(f'<path d="M{parent_x},{parent_y} V{y + height / 2} H{x}" class="edge"/>')
         parts.append(
             f'<a href="#{escape(classes[iri].name)}"><rect x="{x}" y="{y}" width="{width}" height="{height}" rx="3"/>'
-            f'<text x="{x + 8}" y="{y + 14}">{escape(classes[iri].label(language))}</text></a>'
+            f'<text x="{x + 8}" y="{y + 14}"{label_language(classes[iri], language)}>'
+            f"{escape(classes[iri].label(language))}</text></a>"
         )
     total_width = 8 + max((d for _, d, _ in rows), default=0) * indent + width + 8
     total_height = 8 + len(rows) * step
     return Markup(
         f'<svg class="hierarchy" viewBox="0 0 {total_width} {total_height}" '
-        f'width="{total_width}" height="{total_height}" role="img" aria-label="class hierarchy">'
+        f'width="{total_width}" height="{total_height}" role="img" aria-label="{escape(name)}">'
         f"{''.join(parts)}</svg>"
     )
+
+
+def label_language(term: Term, language: str) -> str:
+    """A lang attribute for a term's label when it is not in the page's language (an English fallback)."""
+    return "" if term.labels.get(language) else ' lang="en"'
 
 
 async def ontology_triples(request: Request) -> list[ox.Triple]:
@@ -195,7 +202,7 @@ def ontology_page(graph: rdflib.Graph, iris: Iris, language: str) -> dict:
         "datatypes": sorted((t for t in terms.values() if t.kind == "datatype"), key=lambda t: t.name),
         "terms": terms,
         "by_domain": term_index(terms),
-        "diagram": hierarchy_svg(terms, language),
+        "diagram": hierarchy_svg(terms, language, word(language, "class_hierarchy")),
         "short": lambda iri: _short(iri, base),
         "href": lambda iri: uris.local_url(base, iri) or iri,
         "formats": RDF_FORMATS,
@@ -232,24 +239,25 @@ class ShapeView:
     rules: list[dict]
 
 
-def describe_constraint(graph: rdflib.Graph, node: rdflib.term.Node, base: str) -> str:
+def describe_constraint(graph: rdflib.Graph, node: rdflib.term.Node, base: str, language: str = "en") -> str:
     """A property shape's constraints in a few words: 'exactly 2 · class sc:AdministrativeArea'."""
+    say = partial(word, language)
     parts = []
     low, high = graph.value(node, SH.minCount), graph.value(node, SH.maxCount)
     if low is not None and high is not None and low == high:
-        parts.append(f"exactly {low}")
+        parts.append(say("rule_exactly", n=int(low)))
     else:
         if low is not None:
-            parts.append(f"at least {low}")
+            parts.append(say("rule_at_least", n=int(low)))
         if high is not None:
-            parts.append("none" if int(high) == 0 else f"at most {high}")
+            parts.append(say("rule_none") if int(high) == 0 else say("rule_at_most", n=int(high)))
     for name in ("class", "datatype", "nodeKind", "pattern", "minInclusive", "maxInclusive"):
         for value in graph.objects(node, SH[name]):
-            parts.append(f"{name} {_short(str(value), base)}")
+            parts.append(f"{say('rule_' + name)} {_short(str(value), base)}")
     if graph.value(node, SH.uniqueLang):
-        parts.append("one per language")
+        parts.append(say("rule_one_per_language"))
     if graph.value(node, SH["or"]) is not None:
-        parts.append("one of several forms")
+        parts.append(say("rule_one_of_several"))
     return " · ".join(parts)
 
 
@@ -262,8 +270,11 @@ def path_text(graph: rdflib.Graph, path: rdflib.term.Node, base: str) -> str:
     return "(path)"
 
 
-def shape_views(graph: rdflib.Graph, base: str) -> list[ShapeView]:
-    views = []
+def shape_views(graph: rdflib.Graph, base: str, language: str = "en") -> list[ShapeView]:
+    """The node shapes and their rules. A rule gets an anchor (for links from validation reports)
+    only when it is a named property shape, and only where it first appears: shared property
+    shapes are used by several node shapes, and an id is unique in a page."""
+    views, anchored = [], set()
     for shape in sorted(set(graph.subjects(RDF.type, SH.NodeShape)), key=str):
         if not isinstance(shape, rdflib.URIRef):
             continue
@@ -274,9 +285,9 @@ def shape_views(graph: rdflib.Graph, base: str) -> list[ShapeView]:
             rules.append(
                 {
                     "path": path_text(graph, path, base) if path is not None else "",
-                    "constraint": describe_constraint(graph, prop, base),
+                    "constraint": describe_constraint(graph, prop, base, language),
                     "message": str(graph.value(prop, SH.message) or ""),
-                    "name": local_name(str(prop)),
+                    "name": anchor(prop, anchored),
                 }
             )
         for constraint in graph.objects(shape, SH.sparql):
@@ -285,7 +296,7 @@ def shape_views(graph: rdflib.Graph, base: str) -> list[ShapeView]:
                     "path": "",
                     "constraint": "SPARQL",
                     "message": str(graph.value(constraint, SH.message) or ""),
-                    "name": local_name(str(constraint)) if isinstance(constraint, rdflib.URIRef) else "",
+                    "name": anchor(constraint, anchored),
                 }
             )
         severity = graph.value(shape, SH.severity)
@@ -302,6 +313,17 @@ def shape_views(graph: rdflib.Graph, base: str) -> list[ShapeView]:
     return views
 
 
+def anchor(node: rdflib.term.Node, taken: set[str]) -> str:
+    """The id of a rule's row: the local name of a named shape the first time it appears, else none."""
+    if not isinstance(node, rdflib.URIRef):
+        return ""
+    name = local_name(str(node))
+    if not name or name in taken:
+        return ""
+    taken.add(name)
+    return name
+
+
 async def shapes(request: Request) -> Response:
     """GET /shapes[.ext]: the SHACL shapes, documented for people and as RDF for programs."""
     shared = services(request)
@@ -312,8 +334,8 @@ async def shapes(request: Request) -> Response:
         triples = list(ox.parse(graph.serialize(format="nt").encode(), format=ox.RdfFormat.N_TRIPLES))
         return serialise_triples(triples, fmt, prefixes(iris.base))
 
-    async def build_page(_: str) -> Response:
-        context = {"shapes": shape_views(graph, iris.base), "formats": RDF_FORMATS, "shapes_iri": iris.shapes}
+    async def build_page(language: str) -> Response:
+        context = {"shapes": shape_views(graph, iris.base, language), "formats": RDF_FORMATS, "shapes_iri": iris.shapes}
         return shared.templates.TemplateResponse(request, "shapes.html", context)
 
     return await vocabulary(request, "/shapes", build_rdf, build_page)

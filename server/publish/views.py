@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 
 import pyoxigraph as ox
 
@@ -19,9 +20,25 @@ from server.labels import Labels, local_name
 from server.namespaces import DCAT, DCT, DQV, FOAF, RDF_TYPE, RDFS, SD, SKOS, SPDX, VCARD, VOID
 from server.publish.dumps import human_size
 from server.publish.terms import IANA
+from server.web.i18n import word
 
 Subject = ox.NamedNode | ox.BlankNode
 NAMES = (SKOS.prefLabel, DCT.title, RDFS.label, FOAF.name, VCARD.fn)
+
+
+NO_LANGUAGE = "zxx"  # BCP 47: no linguistic content
+
+
+class Text(str):
+    """A text with the language it is in ('' when it has none), so that a page can mark a text in
+    another language than its own (lang="en" on an English fallback)."""
+
+    language: str = ""
+
+    def __new__(cls, value: str, language: str | None = "") -> Text:
+        text = super().__new__(cls, value)
+        text.language = language or ""
+        return text
 
 
 class Index:
@@ -40,14 +57,14 @@ class Index:
         found = self.all(subject, predicate)
         return found[0] if found else None
 
-    def text(self, subject: Subject, predicate: ox.NamedNode) -> str | None:
-        """The literal in the reader's language, else English, else any."""
+    def text(self, subject: Subject, predicate: ox.NamedNode) -> Text | None:
+        """The literal in the reader's language, else English, else any (with its language)."""
         literals = [v for v in self.all(subject, predicate) if isinstance(v, ox.Literal)]
         for wanted in (self.language, "en"):
             chosen = next((v for v in literals if (v.language or "").split("-")[0] == wanted), None)
             if chosen is not None:
-                return chosen.value
-        return literals[0].value if literals else None
+                return Text(chosen.value, chosen.language)
+        return Text(literals[0].value, literals[0].language) if literals else None
 
     def texts(self, subject: Subject, predicate: ox.NamedNode) -> list[str]:
         """Every literal in the reader's language, else in English."""
@@ -55,18 +72,22 @@ class Index:
         mine = [v.value for v in literals if v.language == self.language]
         return mine or [v.value for v in literals if v.language in ("en", None)]
 
-    def name(self, term: ox.NamedNode) -> str:
+    def name(self, term: ox.NamedNode) -> Text:
         for predicate in NAMES:
             found = self.text(term, predicate)
             if found:
                 return found
-        return local_name(term.value)
+        return Text(local_name(term.value))
 
     def link(self, term, labels: Labels | None = None) -> Link:
         """A resource as a person follows it: its name, and its page here or elsewhere."""
         if not isinstance(term, ox.NamedNode):
             return Link(str(term.value), None)
-        name = labels.best(term.value, self.language) if labels and labels.known(term.value) else self.name(term)
+        name = (
+            Text(*labels.choose(term.value, self.language)) if labels and labels.known(term.value) else self.name(term)
+        )
+        if name == local_name(term.value) and not name.language:
+            name = Text(name, NO_LANGUAGE)  # an identifier, for want of a name
         return Link(name, uris.local_url(self.base, term.value) or term.value)
 
     def links(self, subject: Subject, predicate: ox.NamedNode, labels: Labels | None = None) -> list[Link]:
@@ -185,13 +206,14 @@ def catalogue_view(triples: list[ox.Triple], iris: uris.Iris, language: str, lab
 
 def citation(index: Index, dataset: ox.NamedNode, facts: dict) -> str:
     """How to cite the dataset: who, when (the data version's date), what, which version, where."""
+    say = partial(word, index.language)
     publisher = index.one(dataset, DCT.publisher)
     who = index.name(publisher) if publisher is not None else ""
     year = (facts["modified"] or facts["issued"])[:4]
-    version = f" (version {facts['version']})" if facts["version"] else ""
+    version = f" ({say('cite_version', version=facts['version'])})" if facts["version"] else ""
     when = f" ({year})" if year else ""
-    licence = f" Licence: {facts['licence'][0].text}." if facts["licence"] else ""
-    return f"{who}{when}. {facts['title']}{version} [Data set]. {dataset.value}.{licence}"
+    licence = f" {say('licence')}: {facts['licence'][0].text}." if facts["licence"] else ""
+    return f"{who}{when}. {facts['title']}{version} [{say('cite_data_set')}]. {dataset.value}.{licence}"
 
 
 @dataclass

@@ -218,6 +218,34 @@ def government_entries(name: str) -> list[tuple[str, str]]:
     return [(GOVERNMENT_KEY, k) for k in spellings([key, *variants(key, place=False)])]
 
 
+TYPO_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+TYPO_MIN_LENGTH = 4  # shorter words have too many neighbours to tell a typo from another word
+TYPO_WORDS = 4  # the words of a query looked at for typos, at most
+
+
+def one_edit(word: str) -> set[str]:
+    """Every word one letter away from `word` (a letter left out, added, changed, or two swapped),
+    as Norvig's spelling corrector makes them: "bejing" -> "beijing", "shangai" -> "shanghai"."""
+    letters = set(TYPO_ALPHABET) | set(word)
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deleted = {a + b[1:] for a, b in splits if b}
+    swapped = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    changed = {a + c + b[1:] for a, b in splits if b for c in letters}
+    added = {a + c + b for a, b in splits for c in letters}
+    return (deleted | swapped | changed | added) - {word}
+
+
+def typo_tokens(key: str) -> set[str]:
+    """Index words a mistyped query may mean: the one-edit neighbours of each of its words (Latin
+    letters, four or more), looked up among the words of names (idx:token) like the words themselves."""
+    words = [w for w in key.split() if len(w) >= TYPO_MIN_LENGTH and w not in STOPWORDS and w.isalpha()]
+    found: set[str] = set()
+    for word in words[:TYPO_WORDS]:
+        if not has_cjk(word):
+            found |= one_edit(word)
+    return {w for w in found if len(w) >= 2 and w not in STOPWORDS}
+
+
 # --- What a query says --------------------------------------------------------------------------
 
 _QID = re.compile(r"(?:^|wikidata\.org/(?:wiki|entity)/|^wd:)(Q[1-9][0-9]*)$", re.IGNORECASE)
@@ -259,6 +287,7 @@ class QueryForms:
     key: str
     variant_keys: frozenset[str]  # designator-free, Saint, pinyin (with spaces)
     tokens: frozenset[str]
+    typos: frozenset[str]  # words one edit away from the query's words (server.reconcile.keys.typo_tokens)
     codes: frozenset[str]
     external: frozenset[str]  # Wikidata and GeoNames IRIs
 
@@ -275,6 +304,7 @@ class QueryForms:
             key=key,
             variant_keys=frozenset(others),
             tokens=frozenset(tokens([key, *variants(key, place=True, romanise=False)]) if key else ()),
+            typos=frozenset(typo_tokens(key)),
             codes=frozenset(code_forms(text)),
             external=frozenset(external),
         )

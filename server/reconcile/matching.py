@@ -167,13 +167,14 @@ class Matcher:
         )
 
     def _partial_query(self, forms: QueryForms, types: Iterable[str], limit: int) -> str | None:
-        """Entities sharing words with the query, or whose name begins as the query does (which
-        lets a typo after the first characters, "Helsinky", still find its entity for fuzzy
-        scoring); most shared words first."""
+        """Entities sharing words with the query (or words one letter away from them: "Bejing",
+        "Shangai"), or whose name begins as the query does (which lets a typo after the first
+        characters, "Helsinky", still find its entity for fuzzy scoring); most shared words first."""
         start = compact(forms.key)
         parts = []
-        if forms.tokens:
-            words = " ".join(str(ox.Literal(t)) for t in sorted(forms.tokens))
+        if forms.tokens or forms.typos:
+            # A word one letter away counts as a shared word: scoring then tells typo from name.
+            words = " ".join(str(ox.Literal(t)) for t in sorted(forms.tokens | forms.typos))
             parts.append(f"{{ VALUES ?t {{ {words} }} GRAPH <{self.graph}> {{ ?x <{TOKEN}> ?t }} }}")
         if len(start) >= 4:  # shorter beginnings are shared by too many names to help
             head = start[: min(PREFIX_MAX, len(start) if len(start) == 4 else len(start) - 1)]
@@ -185,7 +186,7 @@ class Matcher:
             f"GROUP BY ?x ORDER BY DESC(?n) LIMIT {limit}"
         )
 
-    async def _retrieve(self, query: Query, origins: Iterable[str]) -> dict[str, str]:
+    async def retrieve(self, query: Query, origins: Iterable[str]) -> dict[str, str]:
         """Candidates of one query: IRI -> how it was found (id, code, wikidata, geonames, key, token)."""
         forms = QueryForms.of(query.text or "")
         exact = self._exact_query(forms, query.types, origins)
@@ -203,7 +204,7 @@ class Matcher:
             found.setdefault(row["x"].value, "token")
         return found
 
-    async def _keys(self, iris: Iterable[str]) -> dict[str, Keys]:
+    async def keys_of(self, iris: Iterable[str]) -> dict[str, Keys]:
         keys: dict[str, Keys] = defaultdict(Keys)
         queries = [
             f"SELECT ?x ?p ?k WHERE {{ {values_clause('x', chunk)} GRAPH <{self.graph}> {{ ?x ?p ?k }} "
@@ -232,11 +233,11 @@ class Matcher:
     async def match(self, queries: list[Query], origins: Iterable[str] = ()) -> list[list[Candidate]]:
         """Candidates for each query, best first, with scores 0-100 and match decisions."""
         origins = tuple(origins)
-        retrieved = list(await asyncio.gather(*(self._retrieve(q, origins) for q in queries)))
+        retrieved = list(await asyncio.gather(*(self.retrieve(q, origins) for q in queries)))
         property_only = {n for n, q in enumerate(queries) if not (q.text or "").strip() and q.conditions}
         for n in property_only:
             retrieved[n] = await self._retrieve_by_conditions(queries[n], origins)
-        keys = await self._keys({iri for found in retrieved for iri in found})
+        keys = await self.keys_of({iri for found in retrieved for iri in found})
         shortlists = []
         for n, (query, found) in enumerate(zip(queries, retrieved, strict=True)):
             forms = QueryForms.of(query.text or "")
@@ -256,7 +257,7 @@ class Matcher:
         everything = {c.iri for shortlist in shortlists for c in shortlist}
         facts, context, checks = await asyncio.gather(
             facts_about(self.engine, everything, self.iris),
-            self._countries(everything),
+            self.countries(everything),
             self._check_conditions(queries, [{c.iri: c.kind for c in s} for s in shortlists], origins),
         )
         answers = []
@@ -300,7 +301,7 @@ class Matcher:
         for candidate in candidates:
             candidate.name, candidate.language = facts.labels.choose(candidate.iri, self.language)
             candidate.types = self.schema.own_types(facts.types.get(candidate.iri, ()))
-            candidate.description = self._description(candidate, context)
+            candidate.description = self.describe(candidate, context)
         candidates.sort(key=lambda c: (-c.score, ORDER.get(c.kind, 99), len(c.name), c.name, c.iri))
         if candidates:
             top, rest = candidates[0], candidates[1:]
@@ -310,7 +311,7 @@ class Matcher:
             top.match = certain and alone and not contradicted
         return candidates[: max(1, query.limit)]
 
-    def _description(self, candidate: Candidate, context: dict) -> str:
+    def describe(self, candidate: Candidate, context: dict) -> str:
         names = [self.schema.labels.best(t, self.language) for t in candidate.types[:2]]
         country = context.get(candidate.iri)
         parts = [", ".join(names)] if names else []
@@ -318,7 +319,7 @@ class Matcher:
             parts.append(country[1])
         return " · ".join(parts)
 
-    async def _countries(self, iris: set[str]) -> dict[str, tuple[str, str]]:
+    async def countries(self, iris: set[str]) -> dict[str, tuple[str, str]]:
         """The country of each entity and its name in the reader's language."""
         values = await property_values(self.engine, self.base_iri, iris, ["country"])
         countries = {v.value for by in values.values() for v in by.get("country", [])}
@@ -455,7 +456,7 @@ class Matcher:
                     found[row["x"].value] = how
         if not found:
             return []
-        keys = await self._keys(found)
+        keys = await self.keys_of(found)
         scored = []
         for iri, how in found.items():
             own = keys.get(iri, Keys())
@@ -472,7 +473,7 @@ class Matcher:
         scored.sort(key=lambda c: (-c.score, ORDER.get(c.kind, 99), c.iri))
         shortlist = scored[: offset + limit + 10]
         iris = {c.iri for c in shortlist}
-        facts, context = await asyncio.gather(facts_about(self.engine, iris, self.iris), self._countries(iris))
+        facts, context = await asyncio.gather(facts_about(self.engine, iris, self.iris), self.countries(iris))
         ranked = self._decide(shortlist, Query(prefix, types, limit=len(shortlist)), facts, context)
         return ranked[offset : offset + limit]
 

@@ -19,7 +19,7 @@ from server.reconcile.properties import PROPERTIES, property_values, string_valu
 from server.store.sparql_text import valid_iri
 from server.uris import Iris, local_url
 from server.web.errors import BadRequest, NotFound
-from server.web.i18n import reader_language
+from server.web.i18n import reader_language, translator
 from server.web.requests import origin
 from server.web.services import services
 
@@ -157,5 +157,6 @@ async def flyout(request: Request) -> Response:
     """The preview card as {"id", "html"}, for the 0.2 suggest widget's flyout."""
     info = await card(request)
     template = services(request).templates.get_template("reconcile-preview.html")
-    html = template.render(card=info, fragment=True)
+    language = reader_language(request)
+    html = template.render(card=info, fragment=True, lang=language, words=translator(language))
     return respond(request, {"id": request.query_params.get("id", ""), "html": html})

@@ -1,11 +1,15 @@
 """The example queries of queries/*.rq, with their titles and questions.
 
-The example queries of queries/*.rq, with the title and question from their header comments."""
+The example queries of queries/*.rq, with the title and question from their header comments
+(English) and, from queries/titles.toml, in Finnish, Swedish and Chinese."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
+
+TRANSLATIONS = "titles.toml"
 
 
 @dataclass(frozen=True)
@@ -14,6 +18,15 @@ class Example:
     title: str
     question: str
     text: str
+    titles: dict[str, str] = field(default_factory=dict)  # language -> title, besides the English one
+    questions: dict[str, str] = field(default_factory=dict)
+
+    def title_in(self, language: str) -> tuple[str, str]:
+        """The title in a language, or the English one: (text, its language)."""
+        return (self.titles[language], language) if language in self.titles else (self.title, "en")
+
+    def question_in(self, language: str) -> tuple[str, str]:
+        return (self.questions[language], language) if language in self.questions else (self.question, "en")
 
 
 def read_example(path: Path) -> Example:
@@ -44,4 +57,20 @@ class Examples:
 
     @classmethod
     def load(cls, directory: Path) -> Examples:
-        return cls(tuple(read_example(path) for path in sorted(directory.glob("*.rq"))))
+        translations = directory / TRANSLATIONS
+        words = tomllib.loads(translations.read_text(encoding="utf-8")) if translations.exists() else {}
+        examples = []
+        for path in sorted(directory.glob("*.rq")):
+            example = read_example(path)
+            own = words.get(example.slug, {})
+            examples.append(
+                Example(
+                    example.slug,
+                    example.title,
+                    example.question,
+                    example.text,
+                    own.get("title", {}),
+                    own.get("question", {}),
+                )
+            )
+        return cls(tuple(examples))

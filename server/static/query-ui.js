@@ -1,6 +1,9 @@
 // The query UI at /sparql: YASGUI bound to this endpoint, with the example queries, shareable
 // URLs, downloads in every format, labels for IRIs, and map and timeline views.
 // Everything it loads comes from this server (server/static/vendor/, see frontend/README.md).
+// Its words come from the page (CONFIG.words, in the reader's language, from server/web/words.toml),
+// links to resource pages keep that language, and cells are never shortened: a link in the table
+// opens with one click (or Enter), and a wide table scrolls within its own box.
 (() => {
   "use strict";
 
@@ -9,6 +12,13 @@
   const BASE_IRI = CONFIG.baseIri;
   const PREFIXES = CONFIG.prefixes || {};
   const EXAMPLES = CONFIG.examples || [];
+  const LANG = CONFIG.lang || "en";
+  const WORDS = CONFIG.words || {};
+  /** A word of the page's language, with {name} placeholders filled in. */
+  const say = (key, values = {}) =>
+    (WORDS[key] || key).replace(/\{(\w+)\}/g, (_, name) => (name in values ? formatNumber(values[name]) : `{${name}}`));
+  const numberFormat = new Intl.NumberFormat(LANG === "zh" ? "zh-Hans" : LANG);
+  const formatNumber = (value) => (typeof value === "number" ? numberFormat.format(value) : String(value));
 
   const XSD = "http://www.w3.org/2001/XMLSchema#";
   const WKT_LITERAL = "http://www.opengis.net/ont/geosparql#wktLiteral";
@@ -58,9 +68,14 @@
     return svg;
   }
 
-  /** The page of a resource of this dataset on this server; other IRIs stay as they are. */
+  /** The page of a resource of this dataset on this server, in the page's language; other IRIs
+      stay as they are. */
   function localHref(iri) {
-    if (BASE_IRI && iri.startsWith(BASE_IRI)) return new URL("/" + iri.slice(BASE_IRI.length), location.origin).href;
+    if (BASE_IRI && iri.startsWith(BASE_IRI)) {
+      const url = new URL("/" + iri.slice(BASE_IRI.length), location.origin);
+      if (LANG !== "en") url.searchParams.set("lang", LANG);
+      return url.href;
+    }
     return iri;
   }
   const isLocal = (iri) => !!BASE_IRI && iri.startsWith(BASE_IRI);
@@ -91,10 +106,7 @@
 
   const labels = new Map(); // IRI -> label ("" when the IRI has none)
   const labelJobs = new WeakMap(); // YASR results object -> Promise of its labels
-  const pageLanguage = (() => {
-    const wanted = (navigator.language || "en").toLowerCase().split("-")[0];
-    return LABEL_LANGUAGES.includes(wanted) ? wanted : "en";
-  })();
+  const pageLanguage = LABEL_LANGUAGES.includes(LANG) ? LANG : "en";
 
   function languageRank(lang) {
     const tag = (lang || "").toLowerCase();
@@ -234,10 +246,30 @@
   const Yasr = Yasgui.Yasr;
   const BaseTable = Yasr.plugins.table;
 
-  /** The table, with IRIs of the dataset linking to this server's pages and labels shown. */
+  // The table's own words (DataTables), in the page's language.
+  BaseTable.defaults.tableConfig.language = {
+    ...BaseTable.defaults.tableConfig.language,
+    info: say("table_info"),
+    infoEmpty: say("table_info_empty"),
+    infoFiltered: say("table_info_filtered"),
+    emptyTable: say("table_empty"),
+    zeroRecords: say("table_no_match"),
+    lengthMenu: "_MENU_",
+    aria: { paginate: { first: say("first_page"), previous: say("previous_page"), next: say("next_page"), last: say("last_page") } },
+  };
+
+  /** The table, with IRIs of the dataset linking to this server's pages and labels shown. Cells
+      are never shortened ("ellipsis"): YASR's shortened cells swallow the first click on a link. */
   class LabelledTable extends BaseTable {
+    constructor(yasr) {
+      super(yasr);
+      this.label = say("view_table");
+    }
     draw(persistentConfig) {
-      super.draw(persistentConfig);
+      super.draw({ ...(persistentConfig || {}), isEllipsed: false });
+      // The column heads are the query's variable names: identifiers, in no language.
+      const head = this.tableEl && this.tableEl.querySelector("thead");
+      if (head) head.setAttribute("lang", "zxx");
       const results = this.yasr.results;
       labelsFor(results, () => {
         if (this.yasr.results === results && this.dataTable) this.dataTable.rows().invalidate("data").draw(false);
@@ -253,6 +285,26 @@
         };
       }
       return columns;
+    }
+    drawControls() {
+      super.drawControls();
+      const controls = this.tableControls;
+      if (!controls) return;
+      // No ellipsis switch (cells are never shortened); the other controls in the page's words.
+      const switches = controls.querySelectorAll("label.switch");
+      if (switches[1]) switches[1].closest("div").remove();
+      const simple = switches[0] && switches[0].querySelector(".label");
+      if (simple) simple.textContent = say("simple_view");
+      const filter = controls.querySelector(".tableFilter");
+      if (filter) {
+        filter.placeholder = say("filter_results");
+        filter.setAttribute("aria-label", say("filter_results"));
+      }
+      const size = controls.querySelector(".pageSizerLabel");
+      if (size) size.textContent = say("page_size") + " ";
+      for (const option of controls.querySelectorAll(".tableSizer option")) {
+        if (option.value === "-1") option.textContent = say("all_rows");
+      }
     }
     getCellContent(binding, prefixes) {
       if (binding.type === "uri") {
@@ -357,7 +409,7 @@
       if (!isLocal(point.iri)) Object.assign(link, { target: "_blank", rel: "noopener noreferrer" });
       box.append(el("strong", {}, link), el("br"), el("span", { class: "qui-iri-short", text: shorten(point.iri) }));
     } else {
-      box.append(el("strong", { text: label || "(no label)" }));
+      box.append(el("strong", { text: label || say("no_label") }));
     }
     box.append(el("br"), el("span", { class: "qui-coords", text: `${point.lat.toFixed(4)}, ${point.lon.toFixed(4)}` }));
     return box;
@@ -366,7 +418,7 @@
   class MapPlugin {
     constructor(yasr) {
       this.yasr = yasr;
-      this.label = "Map";
+      this.label = say("view_map");
       this.priority = 3;
       this.map = undefined;
     }
@@ -381,7 +433,7 @@
       const geo = geoColumns(results);
       if (!geo) return;
       const { points, withoutPoint } = pointsOf(results, geo);
-      const container = el("div", { class: "qui-map", role: "region", "aria-label": "Map of the results" });
+      const container = el("div", { class: "qui-map", role: "region", "aria-label": say("map_of_results") });
       const note = el("p", { class: "qui-view-note" });
       this.yasr.resultsEl.append(container, note);
       const map = L.map(container, { worldCopyJump: true, minZoom: 1, maxZoom: 14 });
@@ -403,8 +455,9 @@
       ).addTo(map);
       if (points.length) map.fitBounds(markers.getBounds().pad(0.15), { maxZoom: 6 });
       else map.setView([20, 0], 1);
-      const shown = `${points.length} point${points.length === 1 ? "" : "s"} on the map`;
-      note.textContent = withoutPoint ? `${shown}; ${withoutPoint} row(s) without coordinates are not shown.` : `${shown}.`;
+      note.textContent = withoutPoint
+        ? say("points_shown_some_missing", { n: points.length, missing: withoutPoint })
+        : say("points_shown", { n: points.length });
       countries().then(
         (world) => {
           if (this.map !== map) return;
@@ -480,7 +533,7 @@
   class TimelinePlugin {
     constructor(yasr) {
       this.yasr = yasr;
-      this.label = "Timeline";
+      this.label = say("view_timeline");
       this.priority = 2;
       this.timeline = undefined;
     }
@@ -522,13 +575,12 @@
         else item.type = "point";
         items.push(item);
       });
-      const container = el("div", { class: "qui-timeline", role: "region", "aria-label": "Timeline of the results" });
+      const container = el("div", { class: "qui-timeline", role: "region", "aria-label": say("timeline_of_results") });
       const note = el("p", { class: "qui-view-note" });
       this.yasr.resultsEl.append(container, note);
-      const shown = `${items.length} dated row${items.length === 1 ? "" : "s"}`;
-      note.textContent =
-        (undated ? `${shown}; ${undated} row(s) without a date are not shown.` : `${shown}.`) +
-        " Double-click an item to open its page.";
+      note.textContent = undated
+        ? say("dated_shown_some_missing", { n: items.length, missing: undated })
+        : say("dated_shown", { n: items.length });
       // Leave room on the right for the texts of the latest items.
       const times = items.flatMap((i) => [i.start.getTime(), (i.end || i.start).getTime()]);
       const [first, last] = [Math.min(...times), Math.max(...times)];
@@ -571,19 +623,19 @@
     const detail = match ? match[3].trim() : text;
     let title;
     if (status === 503 && /longer than the limit/i.test(detail)) {
-      title = `The query was stopped: it ran longer than the time limit (${CONFIG.queryTimeout} s).`;
-    } else if (status === 503) title = "The server is busy; try again in a moment.";
-    else if (status === 400 && SYNTAX_POSITION.test(detail)) title = "The query has a syntax error.";
-    else if (status && status >= 400 && status < 500) title = "The server refused the query.";
-    else if (status) title = "The server could not answer the query.";
-    else title = "The server could not be reached.";
+      title = say("error_timeout", { seconds: CONFIG.queryTimeout });
+    } else if (status === 503) title = say("error_busy");
+    else if (status === 400 && SYNTAX_POSITION.test(detail)) title = say("error_syntax");
+    else if (status && status >= 400 && status < 500) title = say("error_refused");
+    else if (status) title = say("error_failed");
+    else title = say("error_unreachable");
     const box = el("div", { class: "qui-error", role: "alert" });
     box.append(el("p", { class: "qui-error-title", text: title }));
-    box.append(el("pre", { class: "qui-error-message", text: match ? text : detail || "(no message)" }));
+    box.append(el("pre", { class: "qui-error-message", lang: "en", text: match ? text : detail || "(no message)" }));
     const position = SYNTAX_POSITION.exec(detail);
     if (position && status === 400) {
       const [line, column] = [Number(position[1]), Number(position[2])];
-      const button = el("button", { type: "button", class: "qui-button", text: `Go to line ${line}, column ${column}` });
+      const button = el("button", { type: "button", class: "qui-button", text: say("go_to_position", { line, column }) });
       button.addEventListener("click", () => showErrorPosition(line, column, true));
       box.append(button);
       showErrorPosition(line, column, false);
@@ -674,6 +726,34 @@
   const yasqe = tab.getYasqe();
   const yasr = tab.getYasr();
 
+  // YASR's own words, in the page's language: the view buttons and the answer's size and time.
+  if (yasr.plugins.response) yasr.plugins.response.label = say("view_response");
+  function relabelHeader() {
+    for (const [name, plugin] of Object.entries(yasr.plugins)) {
+      const button = yasr.headerEl.querySelector(".select_" + name);
+      if (!button || !plugin.label) continue;
+      button.title = plugin.label;
+      button.setAttribute("aria-label", say("shows_view", { view: plugin.label }));
+      const text = button.querySelector("span");
+      if (text) text.textContent = plugin.label;
+    }
+  }
+  yasr.updateResponseInfo = function updateResponseInfo() {
+    let text = "";
+    if (this.results) {
+      this.dataElement.classList.remove("empty");
+      const bindings = this.results.getBindings();
+      const time = this.results.getResponseTime();
+      const seconds = time ? time / 1000 : null;
+      if (bindings) {
+        const key = bindings.length === 1 ? "one_result" : "n_results";
+        text = seconds !== null ? say(key + "_in", { n: bindings.length, seconds }) : say(key, { n: bindings.length });
+      } else if (seconds !== null) text = say("response_in", { seconds });
+    } else this.dataElement.classList.add("empty");
+    this.dataElement.innerText = text;
+  };
+  relabelHeader();
+
   // Our toolbar and the truncation banner sit between the editor and the results.
   yasr.rootEl.before(toolbar, truncatedBanner);
   toolbar.hidden = false;
@@ -711,8 +791,8 @@
     const list = downloadMenu.querySelector(".qui-download-list");
     const note = downloadMenu.querySelector(".qui-download-note");
     note.textContent = form
-      ? `${form} query: ${graph ? "RDF graph" : "results"} formats. Answers are cut at ${CONFIG.maxResultRows} rows, as on screen.`
-      : "The query form (SELECT, ASK, CONSTRUCT, DESCRIBE) could not be read; fix the query first.";
+      ? say(graph ? "download_graph_note" : "download_results_note", { form, rows: CONFIG.maxResultRows })
+      : say("download_no_form");
     list.replaceChildren(
       ...(form ? formats : []).map((f) => {
         const url = new URL(ENDPOINT);
@@ -741,11 +821,11 @@
     const url = shareUrl(yasqe.getValue());
     try {
       await navigator.clipboard.writeText(url);
-      toolbarStatus.textContent = "Link copied.";
+      toolbarStatus.textContent = say("link_copied");
     } catch {
       // No clipboard (e.g. plain http on another host): show the link to copy by hand.
-      const input = el("input", { type: "text", readonly: true, value: url, "aria-label": "Link to this query" });
-      toolbarStatus.replaceChildren("Copy this link: ", input);
+      const input = el("input", { type: "text", readonly: true, value: url, "aria-label": say("link_to_query") });
+      toolbarStatus.replaceChildren(say("copy_this_link") + " ", input);
       input.focus();
       input.select();
     }
@@ -758,7 +838,7 @@
     history.replaceState(null, "", shareUrl(text));
     truncatedBanner.hidden = true;
     truncatedBanner.textContent = "";
-    toolbarStatus.textContent = "Running…";
+    toolbarStatus.textContent = say("running");
     clearErrorPosition();
     markCurrentExample();
     updateDownloads();
@@ -770,15 +850,13 @@
     const cap = headers && typeof headers.get === "function" ? headers.get("X-SPARQL-MaxRows") : null;
     if (cap) {
       const form = queryForm(yasqe.getValue());
-      const unit = form === "CONSTRUCT" || form === "DESCRIBE" ? "triples" : "rows";
-      truncatedBanner.textContent =
-        `Only the first ${cap} ${unit} are shown: the answer was cut at the server's limit of ${cap} ${unit}. ` +
-        "Downloads are cut at the same limit; narrow the query (FILTER, LIMIT/OFFSET) to see the rest.";
+      const graph = form === "CONSTRUCT" || form === "DESCRIBE";
+      truncatedBanner.textContent = say(graph ? "truncated_triples" : "truncated_rows", { n: Number(cap) });
       truncatedBanner.hidden = false;
     }
   });
   yasqe.on("queryAbort", () => {
-    toolbarStatus.textContent = "Query stopped.";
+    toolbarStatus.textContent = say("query_stopped");
   });
   yasqe.on("change", () => {
     clearErrorPosition();
@@ -798,12 +876,11 @@
     updateViewSelectors();
     // The chosen view stays chosen; say plainly why these results are shown otherwise.
     const chosen = yasr.getSelectedPluginName();
-    const needs = { map: "coordinates (a WKT point or lat/long columns)", timeline: "dates (xsd:date, xsd:gYear, ...)" };
+    const needs = { map: "no_coordinates_table", timeline: "no_dates_table" };
     if (needs[chosen] && yasr.fallbackInfoEl.childElementCount && !yasr.plugins[chosen].canHandleResults()) {
-      yasr.fallbackInfoEl.replaceChildren(
-        el("p", { text: `These results have no ${needs[chosen]}, so they are shown as a table.` }),
-      );
+      yasr.fallbackInfoEl.replaceChildren(el("p", { text: say(needs[chosen]) }));
     }
+    relabelHeader();
   });
   updateViewSelectors();
 

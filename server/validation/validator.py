@@ -6,12 +6,15 @@ data conform, 1 they do not (including RDF that does not parse), 2 the check cou
 Submitted data are validated together with our ontology and published data, so that a
 municipality's file may link to our IRIs (a sc:party that is our Shanghai) and still be checked
 against the types those IRIs have; only the nodes that the submitted data describe are reported.
-Parsing goes through pyoxigraph, whose errors carry a line and column.
+Parsing goes through pyoxigraph, whose errors carry a line and column; in the formats that are
+written line by line (Turtle, TriG, N-Triples, N-Quads, N3) the parser is fed a line at a time,
+so that every node is known by the line where it is first described and every problem carries it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -72,14 +75,70 @@ def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.term.Nod
     return rdflib.Literal(term.value, datatype=None if datatype == str(XSD.string) else rdflib.URIRef(datatype))
 
 
-def parse_rdf(data: bytes, fmt: formats.Format, source: str, base_iri: str = DEFAULT_BASE_IRI) -> rdflib.Graph:
-    """Parse bytes in an RDF format into an rdflib graph (named graphs are merged)."""
+# The formats written line by line, whose statements can be traced to the line they are on.
+LINE_FORMATS = ("turtle", "trig", "ntriples", "nquads", "n3")
+
+
+class LineReader(io.RawIOBase):
+    """Bytes handed to the parser one line at a time, so that what it has read says where it is."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self.lines = data.splitlines(keepends=True)
+        self.line = 0  # the number of the last line handed over
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.line >= len(self.lines):
+            return 0
+        chunk = self.lines[self.line]
+        if len(chunk) > len(buffer):  # a line longer than the parser's buffer: hand it over in parts
+            buffer[:] = chunk[: len(buffer)]
+            self.lines[self.line] = chunk[len(buffer) :]
+            return len(buffer)
+        self.line += 1
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+@dataclass
+class Positions:
+    """Where things are in a submission: the line on which each subject is first described, and
+    on which each IRI is first used (in any place)."""
+
+    subjects: dict[rdflib.term.Node, int] = field(default_factory=dict)
+    terms: dict[str, int] = field(default_factory=dict)
+
+    def of(self, node: rdflib.term.Node | None) -> int | None:
+        if node is None:
+            return None
+        return self.subjects.get(node) or (self.terms.get(str(node)) if isinstance(node, rdflib.URIRef) else None)
+
+
+def parse_rdf(
+    data: bytes,
+    fmt: formats.Format,
+    source: str,
+    base_iri: str = DEFAULT_BASE_IRI,
+    positions: Positions | None = None,
+) -> rdflib.Graph:
+    """Parse bytes in an RDF format into an rdflib graph (named graphs are merged); with
+    `positions`, note where each node is in formats written line by line."""
     if fmt.rdf is None:
         raise ValidationError(f"{source}: {fmt.label} is not an RDF format")
     graph = rdflib.Graph()
+    reader = LineReader(data) if positions is not None and fmt.key in LINE_FORMATS else None
     try:
-        for quad in ox.parse(data, format=fmt.rdf, base_iri=None):
-            graph.add(tuple(to_rdflib(rebase(t, DEFAULT_BASE_IRI, base_iri)) for t in quad.triple))
+        for quad in ox.parse(reader if reader is not None else data, format=fmt.rdf, base_iri=None):
+            triple = tuple(to_rdflib(rebase(t, DEFAULT_BASE_IRI, base_iri)) for t in quad.triple)
+            graph.add(triple)
+            if reader is not None:
+                positions.subjects.setdefault(triple[0], reader.line)
+                for term in triple:
+                    if isinstance(term, rdflib.URIRef):
+                        positions.terms.setdefault(str(term), reader.line)
     except SyntaxError as error:
         raise RdfSyntaxError(source, parser_message(error.msg), error.lineno, error.offset) from error
     except (ValueError, UnicodeDecodeError) as error:
@@ -105,23 +164,31 @@ def format_of_file(path: Path) -> formats.Format:
     return fmt
 
 
-def read_file(path: Path, base_iri: str = DEFAULT_BASE_IRI) -> rdflib.Graph:
+def read_file(path: Path, base_iri: str = DEFAULT_BASE_IRI, positions: Positions | None = None) -> rdflib.Graph:
     try:
         data = path.read_bytes()
     except OSError as error:
         raise ValidationError(f"{path}: {error.strerror}") from error
-    return parse_rdf(data, format_of_file(path), str(path), base_iri)
+    return parse_rdf(data, format_of_file(path), str(path), base_iri, positions)
 
 
 def read_files(
-    paths: Iterable[Path], base_iri: str = DEFAULT_BASE_IRI
+    paths: Iterable[Path], base_iri: str = DEFAULT_BASE_IRI, positions: Positions | None = None
 ) -> tuple[rdflib.Graph, dict[rdflib.term.Node, str]]:
-    """Merge files into one graph and remember which file first describes each subject."""
+    """Merge files into one graph and remember which file first describes each subject (and, with
+    `positions`, on which line)."""
     merged, origin = rdflib.Graph(), {}
     for path in paths:
-        graph = read_file(path, base_iri)
+        found = Positions() if positions is not None else None
+        graph = read_file(path, base_iri, found)
         for subject in graph.subjects(unique=True):
-            origin.setdefault(subject, str(path))
+            if subject not in origin:
+                origin[subject] = str(path)
+                if found is not None and subject in found.subjects:
+                    positions.subjects[subject] = found.subjects[subject]
+        if found is not None:
+            for term, line in found.terms.items():
+                positions.terms.setdefault(term, line)
         merged += graph
     return merged, origin
 
@@ -142,6 +209,7 @@ class Finding:
     node_shape: str
     constraint: str
     file: str | None = None
+    line: int | None = None  # where the focus node is first described, in formats written line by line
 
 
 @dataclass(frozen=True)
@@ -155,7 +223,7 @@ class Report:
 
     def as_text(self) -> str:
         lines = [
-            f"{f.file or '-'}: {f.severity}: {f.focus_node}"
+            f"{f.file or '-'}{f':{f.line}' if f.line else ''}: {f.severity}: {f.focus_node}"
             + (f" {f.result_path}" if f.result_path else "")
             + (f" = {f.value}" if f.value else "")
             + f"\n    {f.message}\n    (shape {f.node_shape})"
@@ -230,7 +298,9 @@ def path_text(report: rdflib.Graph, path: rdflib.term.Node | None, namespaces) -
     return short(path, namespaces)
 
 
-def findings_of(report: rdflib.Graph, shapes: rdflib.Graph, origin: dict) -> Iterator[Finding]:
+def findings_of(
+    report: rdflib.Graph, shapes: rdflib.Graph, origin: dict, positions: Positions | None = None
+) -> Iterator[Finding]:
     namespaces = shapes.namespace_manager
     for result in report.subjects(RDF.type, SH.ValidationResult):
         focus = report.value(result, SH.focusNode)
@@ -246,6 +316,7 @@ def findings_of(report: rdflib.Graph, shapes: rdflib.Graph, origin: dict) -> Ite
             node_shape=short(owning_node_shape(shapes, source_shape), namespaces) or "",
             constraint=short(report.value(result, SH.sourceConstraintComponent), namespaces) or "",
             file=origin.get(focus),
+            line=positions.of(focus) if positions is not None else None,
         )
 
 
@@ -387,7 +458,7 @@ class Validator:
     def context(self) -> rdflib.Graph:
         return self.published[0]
 
-    def _run(self, graph: rdflib.Graph, origin: dict, keep: set | None) -> Report:
+    def _run(self, graph: rdflib.Graph, origin: dict, keep: set | None, positions: Positions | None = None) -> Report:
         """Validate the whole graph (no focus nodes: pySHACL then skips nested shapes), report `keep`."""
         import pyshacl  # here: loading it takes a good part of a second, and only validation needs it
 
@@ -409,10 +480,11 @@ class Validator:
                     report.add(triple)
         findings = tuple(
             sorted(
-                findings_of(report, self.shapes, origin),
+                findings_of(report, self.shapes, origin, positions),
                 key=lambda f: (
                     SEVERITY_ORDER.get(f.severity, 9),
                     f.file or "",
+                    f.line or 0,
                     f.focus_node,
                     f.result_path or "",
                     f.message,
@@ -433,6 +505,7 @@ class Validator:
         data: rdflib.Graph,
         origin: dict | None = None,
         types: Iterable[tuple[rdflib.URIRef, rdflib.URIRef]] | None = None,
+        positions: Positions | None = None,
     ) -> Report:
         """Check submitted data; only the nodes it describes are reported on.
 
@@ -445,7 +518,7 @@ class Validator:
         graph = self.vocabulary + data
         for subject, cls in types if types is not None else self.resolve_types(iris_in(data)):
             graph.add((subject, RDF.type, cls))
-        return self._run(graph, origin or {}, keep)
+        return self._run(graph, origin or {}, keep, positions)
 
 
 def published_report_paths(settings: Settings, version: str) -> tuple[Path, Path]:

@@ -2,9 +2,10 @@
 
 Validation in worker processes that are killed at the time limit (pySHACL cannot be interrupted).
 
-A worker parses a submission and says which IRIs it mentions; the server looks their types up in
-the store (which may be remote) and hands them back; the worker validates. Messages both ways
-are small typed records.
+A worker parses a submission and says which IRIs it mentions (and on which line each is first
+used); the server looks their types up in the store (which may be remote) and hands them back;
+the worker validates, each problem with the line of its node. Messages both ways are small typed
+records.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from server.query.jobs import Failed, Refused
 from server.query.pool import PoolBusy, ProcessPool, Spawner
 from server.settings import Settings
 from server.validation.validator import (
+    Positions,
     RdfSyntaxError,
     ValidationError,
     Validator,
@@ -46,9 +48,11 @@ class Parse:
 
 @dataclass(frozen=True)
 class Mentions:
-    """The IRIs a parsed submission mentions, whose types the server looks up."""
+    """The IRIs a parsed submission mentions, whose types the server looks up, and the line on
+    which each is first used (None where the format has no lines)."""
 
     iris: tuple[str, ...]
+    lines: tuple[int | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,17 @@ class Validate:
 class Reported:
     report: dict
     turtle: str
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A submission checked: the report, and what the server learnt of the IRIs it mentions (their
+    types in the published data, and where each is first used) for the hints it gives people."""
+
+    report: dict
+    turtle: str
+    types: dict[str, tuple[str, ...]]
+    lines: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -81,28 +96,29 @@ def validation_worker_main(conn: Connection, settings_json: str) -> None:
     settings = Settings.model_validate_json(settings_json)
     validator = Validator.from_settings(settings)
     conn.send("ready")
-    graph, source = rdflib.Graph(), ""
+    graph, source, positions = rdflib.Graph(), "", Positions()
     with contextlib.suppress(EOFError, OSError, KeyboardInterrupt):
         while True:
             job = conn.recv()
             if isinstance(job, Parse):
-                source = job.source
+                source, positions = job.source, Positions()
                 try:
-                    graph = parse_rdf(job.data, formats.by_key(job.format_key), source, settings.base_iri)
+                    graph = parse_rdf(job.data, formats.by_key(job.format_key), source, settings.base_iri, positions)
                 except RdfSyntaxError as error:
                     conn.send(Refused(error.message, error.line, error.column))
                     continue
                 except ValidationError as error:
                     conn.send(Failed(str(error)))
                     continue
-                conn.send(Mentions(tuple(sorted(str(i) for i in iris_in(graph)))))
+                mentioned = tuple(sorted(str(i) for i in iris_in(graph)))
+                conn.send(Mentions(mentioned, tuple(positions.terms.get(i) for i in mentioned)))
             elif isinstance(job, PublishReport):
                 conn.send(Published(write_published_report(settings).conforms))
             elif isinstance(job, Validate):
                 types = [(rdflib.URIRef(s), rdflib.URIRef(t)) for s, t in job.types]
-                report = validator.validate(graph, dict.fromkeys(graph.subjects(), source), types)
+                report = validator.validate(graph, dict.fromkeys(graph.subjects(), source), types, positions)
                 conn.send(Reported(report.as_dict(), report.as_turtle()))
-                graph = rdflib.Graph()
+                graph, positions = rdflib.Graph(), Positions()
 
 
 class ValidationService:
@@ -132,22 +148,37 @@ class ValidationService:
         except TimeoutError:
             raise ServiceUnavailable("Validating the published data took too long and was stopped.") from None
 
-    async def validate(self, data: bytes, fmt: formats.Format, source: str, engine: QueryEngine) -> Reported:
+    async def validate(self, data: bytes, fmt: formats.Format, source: str, engine: QueryEngine) -> Checked:
+        found: dict[str, tuple[str, ...]] = {}
+        lines: dict[str, int] = {}
+        mentioned: tuple[str, ...] = ()
         try:
             async with self.pool.lease() as worker:
                 reply = await self.pool.call(worker, Parse(data, fmt.key, source), self.timeout)
                 if isinstance(reply, Mentions):
+                    mentioned = reply.iris
                     types = tuple(await types_of(engine, reply.iris))
+                    for iri, cls in types:
+                        found[iri] = (*found.get(iri, ()), cls)
+                    lines = {iri: line for iri, line in zip(reply.iris, reply.lines, strict=False) if line}
                     reply = await self.pool.call(worker, Validate(types), self.timeout)
         except PoolBusy:
             raise busy() from None
         except TimeoutError:
             raise ServiceUnavailable(f"Validation took longer than {self.timeout:g} seconds and was stopped.") from None
         if isinstance(reply, Refused):
-            raise BadRequest(str(RdfSyntaxError(source, reply.message, reply.line, reply.column)))
+            raise UnreadableRdf(RdfSyntaxError(source, reply.message, reply.line, reply.column))
         if isinstance(reply, Failed):
             raise BadRequest(reply.message)
-        return reply
+        return Checked(reply.report, reply.turtle, {iri: found.get(iri, ()) for iri in mentioned}, lines)
+
+
+class UnreadableRdf(BadRequest):
+    """A submission that is not RDF in its format: 400, with where the parser stopped."""
+
+    def __init__(self, error: RdfSyntaxError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def busy() -> ServiceUnavailable:

@@ -34,20 +34,32 @@ class Supplement:
 
 
 Supplier = Callable[[Request], Awaitable[Supplement]]
+SpaceSupplier = Callable[[Request, str], Awaitable[Supplement | None]]
 
 
 class Supplements:
-    """Suppliers of statements by the IRI they are about."""
+    """Suppliers of statements by the IRI they are about, or by the space of IRIs (the named
+    graphs under {base}graph/) whose documents they describe."""
 
     def __init__(self) -> None:
         self._suppliers: dict[str, Supplier] = {}
+        self._spaces: dict[str, SpaceSupplier] = {}
 
     def add(self, iri: str, supplier: Supplier) -> None:
         self._suppliers[iri] = supplier
 
+    def add_space(self, prefix: str, supplier: SpaceSupplier) -> None:
+        """A supplier for every IRI that begins with `prefix`; it answers None for those it does not know."""
+        self._spaces[prefix] = supplier
+
     async def about(self, request: Request, iri: str) -> Supplement | None:
         supplier = self._suppliers.get(iri)
-        return await supplier(request) if supplier else None
+        if supplier:
+            return await supplier(request)
+        for prefix, space in self._spaces.items():
+            if iri.startswith(prefix):
+                return await space(request, iri)
+        return None
 
 
 def closure(iri: str, triples: list[ox.Triple]) -> tuple[ox.Triple, ...]:
