@@ -3,6 +3,7 @@ and show every literal as text."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,7 +73,8 @@ def test_language_switcher_and_names(page: Page, server_url: str) -> None:
 
 
 def page_of_shanghais_agreements(server_url: str) -> str:
-    """The page of Shanghai's incoming links that lists its agreements (and so has a timeline).
+    """The page of Shanghai's incoming links whose timeline has its agreement with Casablanca (every
+    page names that agreement in its list of twins; each page's timeline has that page's items).
 
     Incoming links are paged in the order of their properties: the 2016 Wikidata crawl's statements
     about Shanghai (about 140 rdf:subject and rdf:object links) come before the agreements' sc:party,
@@ -80,7 +82,7 @@ def page_of_shanghais_agreements(server_url: str) -> str:
     """
     for number in range(1, 10):
         html = httpx.get(f"{server_url}/doc/place/shanghai", params={"page": number}, headers={"Accept": "text/html"})
-        if "/doc/agreement/shanghai-casablanca" in html.text:
+        if re.search(r'<ol class="timeline-list">.*/doc/agreement/shanghai-casablanca', html.text):
             return f"{server_url}/doc/place/shanghai?page={number}"
         assert 'rel="next"' in html.text, "no page of Shanghai lists its agreement with Casablanca"
     raise AssertionError("Shanghai's agreements are not within its first nine pages")
