@@ -40,16 +40,21 @@ class Facts:
     rows: list[tuple[ox.NamedNode, ox.NamedNode, Term]] = field(default_factory=list)
 
 
+# Resources per query of facts_about: a hub's description names over a thousand (the 2016 crawl's
+# statements about Shanghai), and one query of 2,000 plans and runs as fast as several of 300.
+FACTS_CHUNK = 2000
+
+
 def lookup_properties(iris: Iris) -> list[str]:
     return [*LABEL_PROPERTIES, RDF_TYPE.value, LATITUDE.value, LONGITUDE.value, *map(iris.term, DATE_PROPERTIES)]
 
 
 async def facts_about(engine: QueryEngine, resources: Iterable[str], iris: Iris) -> Facts:
-    """Names, types, coordinates and dates of many resources, a few hundred per query."""
+    """Names, types, coordinates and dates of many resources, up to two thousand per query."""
     wanted = lookup_properties(iris)
     queries = [
         f"SELECT ?x ?p ?v WHERE {{ {values_clause('x', batch)} ?x ?p ?v {one_of('p', wanted)} }}"
-        for batch in chunks(sorted({r for r in resources if is_iri(r)}))
+        for batch in chunks(sorted({r for r in resources if is_iri(r)}), FACTS_CHUNK)
     ]
     dates = {ox.NamedNode(iris.term(name)): name for name in DATE_PROPERTIES}
     facts = Facts()
