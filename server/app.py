@@ -34,7 +34,9 @@ from server.validation import service as validation
 from server.validation.validator import Shapes
 from server.validation.workers import ValidationService
 from server.web.errors import HTTPProblem
+from server.web.guards import RequestGuard
 from server.web.problems import handle_engine_error, handle_problem
+from server.web.security import SecurityHeaders
 from server.web.services import Services, services
 from server.web.supplements import Supplements
 from server.web.templating import make_templates
@@ -60,9 +62,10 @@ def app_from_environment() -> FastAPI:
     return create_app(Settings.model_validate_json(os.environ[SETTINGS_ENVIRONMENT]))
 
 
-def middleware() -> list[Middleware]:
+def middleware(settings: Settings) -> list[Middleware]:
     """CORS outermost (reads open to any origin, the protocol's headers readable by scripts), then
-    gzip for answers of 1 KB and more."""
+    the security headers of every response, then the guards (limits on the request, UTF-8, rates)
+    that refuse a request before any work, then gzip for answers of 1 KB and more."""
     return [
         Middleware(
             CORSMiddleware,
@@ -72,6 +75,8 @@ def middleware() -> list[Middleware]:
             expose_headers=sparql.EXPOSED_HEADERS.split(", "),
             max_age=86400,
         ),
+        Middleware(SecurityHeaders),
+        Middleware(RequestGuard, settings=settings),
         Middleware(GZipMiddleware, minimum_size=1024),
     ]
 
@@ -100,7 +105,7 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        middleware=middleware(),
+        middleware=middleware(settings),
     )
     shared = Services(settings, make_templates(app, HERE / "templates"))
     for state in (

@@ -56,12 +56,20 @@ async def submission(request: Request, settings: Settings) -> tuple[bytes, forma
             raise BadRequest("Choose a file or paste some RDF to check.")
         if len(data) > settings.max_upload_bytes:
             raise PayloadTooLarge(f"Submissions are limited to {settings.max_upload_bytes} bytes.")
+        no_empty(data, "file" if name != "pasted data" else "pasted text")
         return data, form_format(str(form.get("format") or "auto"), name), name, True
     fmt = formats.by_media_type(content_type)
     if fmt is None or fmt.rdf is None:
         accepted = ", ".join(f.media_type for f in formats.rdf_input_formats())
         raise UnsupportedMediaType(f"Send RDF as one of {accepted}, or upload a file from the form ({MULTIPART}).")
-    return await read_body(request, settings.max_upload_bytes), fmt, "request body", False
+    return no_empty(await read_body(request, settings.max_upload_bytes), "request body"), fmt, "request body", False
+
+
+def no_empty(data: bytes, source: str) -> bytes:
+    """Nothing (or only white space) is no data to give a verdict on: a 400, not `conforms: true`."""
+    if not data.strip():
+        raise BadRequest(f"No data: the {source} is empty. Send RDF to check.")
+    return data
 
 
 def form_format(choice: str, filename: str) -> formats.Format:

@@ -95,6 +95,9 @@ def validation_worker_main(conn: Connection, settings_json: str) -> None:
                 except ValidationError as error:
                     conn.send(Failed(str(error)))
                     continue
+                if not len(graph):
+                    conn.send(Failed(f"No data: {source} holds no RDF statements to check."))
+                    continue
                 conn.send(Mentions(tuple(sorted(str(i) for i in iris_in(graph)))))
             elif isinstance(job, PublishReport):
                 conn.send(Published(write_published_report(settings).conforms))
