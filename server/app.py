@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from server import __version__
 from server.engines import make_engine
 from server.linked import browse, documents, vocabulary
+from server.openapi import describe
 from server.publish import catalogue, dumps, quality, sitemap, void
 from server.publish.dataset import dataset_supplement
 from server.query.cache import CachingEngine
@@ -52,6 +54,16 @@ async def health(request: Request) -> Response:
     if isinstance(engine, CachingEngine):
         body["result_cache"] = engine.figures()
     return JSONResponse(body)
+
+
+async def openapi_description(request: Request) -> Response:
+    """The OpenAPI description of every route (server.openapi)."""
+    return JSONResponse(described(services(request).settings))
+
+
+@functools.lru_cache(maxsize=4)
+def described(settings: Settings) -> dict:
+    return describe(settings)
 
 
 SETTINGS_ENVIRONMENT = "SISTERCITIES_SERVER_SETTINGS"  # JSON, for the processes of `--http-workers`
@@ -105,6 +117,7 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # the routes are plain routes, which FastAPI's own description would leave out
         middleware=middleware(settings),
     )
     shared = Services(settings, make_templates(app, HERE / "templates"))
@@ -142,6 +155,7 @@ def register_routes(app: FastAPI) -> None:
     route = app.add_route
     route("/", browse.index, methods=READ, name="index")
     route("/health", health, methods=READ, name="health")
+    route("/openapi.json", openapi_description, methods=READ, name="openapi")
     # The SPARQL 1.1 Protocol, its service description and query UI.
     route("/sparql", sparql.endpoint, methods=["GET", "HEAD", "POST"], name="sparql")
     # Linked data: things 303 to their documents; documents are negotiated.

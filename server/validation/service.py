@@ -43,7 +43,7 @@ async def submission(request: Request, settings: Settings) -> tuple[bytes, forma
     """The RDF sent, its format and a name for it; True when it came from the HTML form."""
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64_000:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64_000:
         raise PayloadTooLarge(f"Submissions are limited to {settings.max_upload_bytes} bytes.")
     if content_type == MULTIPART:
         form = await request.form(max_files=1, max_fields=8, max_part_size=settings.max_upload_bytes)
