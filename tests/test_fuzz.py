@@ -130,7 +130,10 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def test_no_request_gets_a_5xx_or_hangs(fuzzed: Server) -> None:
-    with httpx.Client(base_url=fuzzed.url, timeout=TIMEOUT) as client:
+    # Connections idle for 2 s are not reused: the server closes them after 5 s (uvicorn's keep-alive
+    # timeout), and a request sent on a connection as it closes would be lost in transit.
+    limits = httpx.Limits(keepalive_expiry=2)
+    with httpx.Client(base_url=fuzzed.url, timeout=TIMEOUT, limits=limits) as client:
 
         @given(request=requests())
         @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
@@ -141,6 +144,8 @@ def test_no_request_gets_a_5xx_or_hangs(fuzzed: Server) -> None:
                 response = client.request(method, target, params=params, headers=sent, content=body)
             except httpx.TimeoutException:
                 pytest.fail(f"no answer within {TIMEOUT} s: {method} {target} {params} {headers}")
+            except httpx.TransportError as error:
+                pytest.fail(f"no answer ({error!r}): {method} {target} {params} {headers} {body!r}")
             assert response.status_code < 500, (method, target, params, headers, body, response.text[:300])
             if 400 <= response.status_code < 500 and method != "HEAD":
                 assert response.content.strip(), (method, target, response.status_code)
