@@ -131,7 +131,7 @@ class Report:
             "runs": self.runs,
             "failed": len(failed),
             "seconds": round(self.seconds, 1),
-            "kills": {f"{kind} / killed {killed} / {live} version live": n for (kind, killed, live), n in sorted(by.items())},
+            "kills": {f"{k} / killed {killed} / {live} version live": n for (k, killed, live), n in sorted(by.items())},
             "clean_operation_seconds": {k: round(v, 2) for k, v in self.operations.items()},
             "builds_in_progress_left_after_a_final_load": self.left_in_progress,
             "builds_kept_at_end": self.builds_at_end,
