@@ -176,7 +176,13 @@ class KillTest:
         self.fingerprints[found.version] = found
 
     def start_server(self) -> None:
+        """The server over the store, given the data folder of the live build when that holds curated
+        data (`serve` would otherwise rebuild the store from the folder it is given)."""
         command = running.serve_command("--no-validate", "--store", str(self.store), "--store-check-seconds", "0.2")
+        live = StoreLocation(self.store).current()
+        if live is not None and live.record.kind == "curated":
+            variant = 1 if any("/data-1/" in source for source in live.record.sources) else 2
+            command += ["--data-dir", str(self.work / f"data-{variant}")]
         self.server, self.url = running.start_server(command, self.env, timeout=120)
 
     def stop_server(self) -> None:
