@@ -75,10 +75,12 @@ def app_from_environment() -> FastAPI:
 
 
 def middleware(settings: Settings) -> list[Middleware]:
-    """CORS outermost (reads open to any origin, the protocol's headers readable by scripts), then
-    the security headers of every response, then the guards (limits on the request, UTF-8, rates)
-    that refuse a request before any work, then gzip for answers of 1 KB and more."""
+    """The security headers outermost (every response carries them, CORS preflights too), then CORS
+    (reads open to any origin, the protocol's headers readable by scripts), then the guards (limits
+    on the request, UTF-8, rates) that refuse a request before any work, then gzip for answers of
+    1 KB and more."""
     return [
+        Middleware(SecurityHeaders),
         Middleware(
             CORSMiddleware,
             allow_origins=["*"],
@@ -87,7 +89,6 @@ def middleware(settings: Settings) -> list[Middleware]:
             expose_headers=sparql.EXPOSED_HEADERS.split(", "),
             max_age=86400,
         ),
-        Middleware(SecurityHeaders),
         Middleware(RequestGuard, settings=settings),
         Middleware(GZipMiddleware, minimum_size=1024),
     ]

@@ -200,7 +200,11 @@ def serve_http(settings: Settings, listener: socket.socket, log_level: str) -> N
     Each HTTP process builds its own application (query workers, result cache) from the settings
     handed down in the environment; nothing else is shared, so any of them can answer any request.
     """
+    # h11 (when httptools is not installed) buffers a request head up to this size, beyond which it
+    # answers 400 itself: room for the limits the application answers (414, 431) with a margin.
+    head = 2 * (settings.max_url_bytes + settings.max_header_bytes)
     options = {"log_level": log_level, "proxy_headers": True, "server_header": False}
+    options["h11_max_incomplete_event_size"] = head
     if settings.http_workers == 1:
         engine = make_engine(settings)
         engine.launch()  # its processes start while the web stack is imported

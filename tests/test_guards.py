@@ -260,3 +260,11 @@ def test_reconciliation_beyond_the_rate_limit_is_429(rate_limited: Server) -> No
         statuses = [client.get(paths[i % len(paths)]).status_code for i in range(RECONCILIATIONS)]
         assert statuses == [200] * RECONCILIATIONS
         assert_limited(client.get("/reconcile/suggest/type?prefix=ci"), "reconciliation")
+
+
+def test_cors_preflights_carry_the_headers_too(guarded: Server) -> None:
+    preflight = {"Origin": "http://a.example", "Access-Control-Request-Method": "POST"}
+    response = httpx.options(f"{guarded.url}/sparql", headers=preflight)
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["x-content-type-options"] == "nosniff"
