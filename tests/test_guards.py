@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from server.settings import Settings
+from server.web.ratelimit import RateLimits
 from tests.live import Server, live_server
 
 pytestmark = pytest.mark.slow
@@ -268,3 +270,49 @@ def test_cors_preflights_carry_the_headers_too(guarded: Server) -> None:
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "*"
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+# --- The token bucket, on a clock of our own ------------------------------------------------------
+
+
+def scope(path: str = "/sparql", method: str = "POST", client: str = "192.0.2.1") -> dict:
+    return {"type": "http", "path": path, "method": method, "query_string": b"", "client": (client, 1234)}
+
+
+def test_a_client_gets_its_allowance_at_once_then_the_limits_pace() -> None:
+    now = [1000.0]
+    rates = RateLimits(Settings(query_rate_limit=6, rate_limit_window=60), clock=lambda: now[0])
+    assert [rates.wait(scope()) for _ in range(6)] == [None] * 6
+    refused = rates.wait(scope())
+    assert refused is not None and refused.seconds == 10  # one query per 10 seconds
+    assert rates.wait(scope(client="192.0.2.2")) is None  # another client has its own allowance
+    now[0] += 9.5
+    assert rates.wait(scope()) is not None
+    now[0] += 0.6
+    assert rates.wait(scope()) is None
+    assert rates.wait(scope()) is not None
+
+
+def test_what_counts_and_what_does_not() -> None:
+    rates = RateLimits(Settings(query_rate_limit=1, validate_rate_limit=1, reconcile_rate_limit=1))
+    for _ in range(3):
+        assert rates.wait(scope("/sparql", "GET")) is None  # the UI or the service description
+        assert rates.wait(scope("/sparql", "OPTIONS")) is None
+        assert rates.wait(scope("/validate", "GET")) is None  # the form
+        assert rates.wait(scope("/doc/place/kuopio", "GET")) is None
+    assert rates.wait({**scope("/sparql", "GET"), "query_string": b"query=ASK%7B%7D"}) is None
+    assert rates.wait({**scope("/sparql", "GET"), "query_string": b"format=json&query=ASK"}) is not None
+    assert rates.wait(scope("/validate")) is None and rates.wait(scope("/validate")) is not None
+    assert rates.wait(scope("/reconcile/preview", "GET")) is None and rates.wait(scope("/reconcile")) is not None
+
+
+def test_off_is_off_and_idle_clients_are_forgotten() -> None:
+    off = RateLimits(Settings(query_rate_limit=0))
+    assert all(off.wait(scope()) is None for _ in range(1000))
+    now = [0.0]
+    rates = RateLimits(Settings(query_rate_limit=2, rate_limit_window=1), clock=lambda: now[0])
+    for n in range(50):
+        rates.wait(scope(client=f"192.0.2.{n}"))
+    now[0] += 5
+    rates.forget_idle(now[0])
+    assert rates.buckets == {}

@@ -3,9 +3,13 @@
 Each client (its IP address, as uvicorn gives it: behind a proxy on the same host, the one the
 proxy names in X-Forwarded-For) may send `query_rate_limit` queries, `validate_rate_limit`
 submissions and `reconcile_rate_limit` reconciliation requests per `rate_limit_window` seconds;
-0 turns a limit off. Counted with the `limits` library's sliding-window counter, in memory: each
-HTTP process (`http_workers`) counts for itself. Beyond a limit the answer is 429 with
-Retry-After, in seconds.
+0 turns a limit off. Beyond a limit the answer is 429 with Retry-After, in seconds.
+
+Counted with a token bucket per client and operation: it holds as many requests as the limit and
+refills at the limit per window, so a client may send the whole allowance at once and then keeps
+the limit's pace. In memory, with no thread and no lock (the event loop is the only caller):
+each HTTP process (`http_workers`) counts for itself. (The `limits` library's in-memory storage
+starts a timer thread on every counted request, which is too much on the path of every query.)
 
 What counts: /sparql with a query (GET with `query=`, every POST; the query UI and the service
 description do not), POST /validate (not the form), and every request to /reconcile and the
@@ -19,14 +23,12 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from limits import RateLimitItemPerSecond
-from limits.storage import MemoryStorage
-from limits.strategies import SlidingWindowCounterRateLimiter
 from starlette.types import Scope
 
 from server.settings import Settings
 
 WHAT = {"query": "queries", "validate": "validation requests", "reconcile": "reconciliation requests"}
+MAX_CLIENTS = 100_000  # buckets kept; beyond, the full ones (clients back to their allowance) are dropped
 
 
 @dataclass(frozen=True)
@@ -53,32 +55,45 @@ def operation(scope: Scope) -> str | None:
 
 
 class RateLimits:
-    """The limits of one HTTP process."""
+    """The limits of one HTTP process: a bucket of tokens per (operation, client)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock=time.monotonic) -> None:
         self.window = settings.rate_limit_window
         amounts = {
             "query": settings.query_rate_limit,
             "validate": settings.validate_rate_limit,
             "reconcile": settings.reconcile_rate_limit,
         }
-        self.items = {kind: RateLimitItemPerSecond(n, self.window) for kind, n in amounts.items() if n > 0}
-        self.limiter = SlidingWindowCounterRateLimiter(MemoryStorage()) if self.items else None
+        self.amounts = {kind: n for kind, n in amounts.items() if n > 0}
+        self.buckets: dict[tuple[str, str], tuple[float, float]] = {}  # (tokens, when last counted)
+        self.clock = clock
 
     def wait(self, scope: Scope) -> Wait | None:
-        """None when the request may go on; otherwise how long the client should wait, and why."""
+        """None when the request may go on (and it is counted); otherwise how long to wait, and why."""
         kind = operation(scope)
-        item = self.items.get(kind) if kind else None
-        if item is None or self.limiter is None:
+        amount = self.amounts.get(kind) if kind else None
+        if amount is None:
             return None
         client = scope.get("client")
-        key = client[0] if client else "unknown"
-        if self.limiter.hit(item, kind, key):
+        key = (kind, client[0] if client else "unknown")
+        now, rate = self.clock(), amount / self.window
+        tokens, then = self.buckets.get(key, (float(amount), now))
+        tokens = min(float(amount), tokens + (now - then) * rate)
+        if tokens >= 1.0:
+            self.buckets[key] = (tokens - 1.0, now)
+            if len(self.buckets) > MAX_CLIENTS:
+                self.forget_idle(now)
             return None
-        reset = self.limiter.get_window_stats(item, kind, key).reset_time
-        seconds = max(1, math.ceil(reset - time.time()))
+        self.buckets[key] = (tokens, now)
+        seconds = max(1, math.ceil((1.0 - tokens) / rate))
         return Wait(
             seconds,
-            f"Too many {WHAT[kind]} from {key}: at most {item.amount} per {self.window} seconds. "
+            f"Too many {WHAT[kind]} from {key[1]}: at most {amount} per {self.window} seconds. "
             f"Try again in {seconds} seconds.",
         )
+
+    def forget_idle(self, now: float) -> None:
+        """Drop the buckets that have refilled: those clients are back to their whole allowance."""
+        for key, (tokens, then) in list(self.buckets.items()):
+            if tokens + (now - then) * self.amounts[key[0]] / self.window >= self.amounts[key[0]]:
+                del self.buckets[key]
