@@ -136,6 +136,16 @@ def test_percent_escapes_that_are_not_utf8_are_400(guarded: Server, target: str)
     assert "UTF-8" in problem_text(response)
 
 
+@pytest.mark.parametrize("target", ["/doc/%1F", "/doc/place/a%0D%0ALocation:%20x", "/id/x%7F", "/doc/%00.ttl"])
+@pytest.mark.parametrize("validator", [None, "*"])
+def test_a_control_character_in_the_path_is_400(guarded: Server, target: str, validator: str | None) -> None:
+    """Found by the fuzzer: a 304 for /doc/%1F carried the character in Content-Location, and the
+    HTTP server dropped the connection rather than send it."""
+    headers = {"If-None-Match": validator} if validator else {}
+    response = httpx.get(guarded.url + target, headers=headers)
+    assert response.status_code == 400 and "control character" in problem_text(response)
+
+
 @pytest.mark.parametrize("target", [b"/search?q=\xff", b"/doc/place/\xc3\x28", b"/sparql?query=ASK\xfe{}"])
 def test_raw_bytes_that_are_not_utf8_are_4xx_never_5xx(guarded: Server, target: bytes) -> None:
     status, _ = raw_request(guarded.url, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

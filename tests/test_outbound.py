@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -183,6 +184,18 @@ def test_no_validation_request_makes_the_server_connect(server: Server, listener
     assert listener.connections == 0
 
 
+def injections(url: str) -> list[str]:
+    """Paths that would close the IRI a page's queries are written around, and call SERVICE."""
+    service = f"SERVICE <{url}> {{ ?a ?b ?c }}"
+    return [
+        f"place/kuopio> ?p ?o . {service} #",
+        f"place/kuopio> ?zz ?yy }} {service} #",
+        f"place/kuopio> ?zz ?yy . }} {service} {{ <a:b",
+        f"x> ?p ?o }} }} UNION {{ {service} }} #\n",
+        f"place/kuopio>}}}} {service} {{{{<a:b",
+    ]
+
+
 def test_no_reconciliation_or_page_request_makes_the_server_connect(server: Server, listener: Listener) -> None:
     url = listener.url
     queries = {"q0": {"query": url, "type": url + "T", "properties": [{"pid": url + "p", "v": url}]}}
@@ -210,6 +223,11 @@ def test_no_reconciliation_or_page_request_makes_the_server_connect(server: Serv
         for body in ({"queries": [{"query": url, "type": url}]}, {"ids": [url], "properties": [{"id": url}]}):
             path = "/reconcile/match" if "queries" in body else "/reconcile/extend"
             assert client.post(path, json=body).status_code < 500
+        for injected in injections(url):  # SPARQL written into the IRI of a document
+            for prefix in ("/doc/", "/id/", "/doc/place/"):
+                response = client.get(prefix + quote(injected, safe=""), headers={"Accept": "text/turtle"})
+                assert response.status_code in (303, 400, 404), (prefix, injected, response.status_code)
+                assert client.get(prefix + quote(injected, safe="/")).status_code in (303, 400, 404)
         for path in ("/", "/catalog", "/.well-known/void", f"/id/{url}", "/doc/place/kuopio"):
             headers = {"Host": f"127.0.0.1:{listener.port}", "X-Forwarded-Host": f"127.0.0.1:{listener.port}"}
             headers |= {"Referer": url, "Forwarded": f"host=127.0.0.1:{listener.port}"}

@@ -16,6 +16,7 @@ from server.linked.resources import describe, description_quads, graph_sources
 from server.namespaces import RDFS, SCHEMA, prefixes
 from server.query.engine import DataVersion, select
 from server.query.results import serialise_quads
+from server.store.sparql_text import is_iri
 from server.web.errors import NotFound
 from server.web.i18n import reader_language, translator
 from server.web.negotiation import negotiate
@@ -60,6 +61,8 @@ async def document(request: Request) -> Response:
     iris = shared.settings.iris
     stem, fixed = uris.split_variant(request.path_params["rest"])
     iri = uris.thing_of_document(iris.base, stem)
+    if not is_iri(iri):
+        raise NotFound(f"There is no document at /doc/{stem}: <{iri}> is not an IRI.")
     fmt = fixed or negotiate(request.headers.get("accept"), uris.DOCUMENT_FORMATS)
     language, page = reader_language(request), page_number(request)
     path = f"/doc/{stem}"

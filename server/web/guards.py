@@ -10,8 +10,8 @@ parsed or read.
   streamed body passes the limit otherwise. POST /validate takes `max_upload_bytes` (and the
   room a multipart form needs around it); every other route `max_query_bytes`. The routes check
   their own, narrower limits as they read.
-- A path or query string whose percent-escapes are not UTF-8: 400 (never a 500, never a lookup
-  of a mangled name).
+- A path or query string whose percent-escapes are not UTF-8, or a path that holds a control
+  character: 400 (never a 500, never a lookup of a mangled name, never a broken header).
 - Per-client rate limits on the expensive operations (server.web.ratelimit): 429 with
   Retry-After.
 
@@ -20,6 +20,7 @@ Refusals are rendered like every other problem (server.web.problems), in the for
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote_to_bytes
 
 from starlette.requests import Request
@@ -50,13 +51,19 @@ def body_limit(scope: Scope, settings: Settings) -> int:
     return settings.max_query_bytes
 
 
-def utf8_problem(scope: Scope) -> BadRequest | None:
-    """A 400 when the percent-decoded path or query string is not UTF-8."""
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def text_problem(scope: Scope) -> BadRequest | None:
+    """A 400 when the percent-decoded path or query string is not UTF-8, or the path holds a
+    control character (no IRI does, and none may reach a header such as Content-Location)."""
     for what, raw in (("path", scope.get("raw_path") or b""), ("query string", scope.get("query_string") or b"")):
         try:
-            unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+            text = unquote_to_bytes(raw.replace(b"+", b" ") if what != "path" else raw).decode("utf-8")
         except UnicodeDecodeError as error:
             return BadRequest(f"The {what} is not valid UTF-8 once its %-escapes are decoded (byte {error.start}).")
+        if what == "path" and CONTROL.search(text):
+            return BadRequest("The path holds a control character, which no IRI holds.")
     return None
 
 
@@ -98,7 +105,7 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         try:
-            problem = size_problem(scope, self.settings) or utf8_problem(scope)
+            problem = size_problem(scope, self.settings) or text_problem(scope)
             limit = body_limit(scope, self.settings)
             declared = declared_length(scope)
             if problem is None and declared is not None and declared > limit:
