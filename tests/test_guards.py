@@ -326,3 +326,14 @@ def test_off_is_off_and_idle_clients_are_forgotten() -> None:
     now[0] += 5
     rates.forget_idle(now[0])
     assert rates.buckets == {}
+
+
+@pytest.mark.parametrize("validator", [None, "*"])
+def test_a_path_beyond_latin_1_is_answered_with_ascii_headers(guarded: Server, validator: str | None) -> None:
+    """Found by the fuzzer: /doc/Ā with If-None-Match: * was a 500, its Content-Location not
+    encodable in an HTTP header; the path now goes into headers percent-encoded."""
+    headers = {"If-None-Match": validator} if validator else {}
+    response = httpx.get(f"{guarded.url}/doc/%C4%80", headers={**headers, "Accept": "text/turtle"})
+    assert response.status_code in (304, 404)
+    if "content-location" in response.headers:
+        assert response.headers["content-location"] == "/doc/%C4%80.ttl"

@@ -7,6 +7,8 @@ data version, so that 304 Not Modified answers revalidation.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -24,6 +26,8 @@ from server.web.represent import represent
 from server.web.requests import page_number
 from server.web.services import per_version, services
 from server.web.supplements import Supplements
+
+PATH_SAFE = "/!$&'()*+,;=:@~"  # the characters a path may hold as they are (RFC 3986)
 
 
 async def see_other_thing(request: Request) -> Response:
@@ -65,7 +69,7 @@ async def document(request: Request) -> Response:
         raise NotFound(f"There is no document at /doc/{stem}: <{iri}> is not an IRI.")
     fmt = fixed or negotiate(request.headers.get("accept"), uris.DOCUMENT_FORMATS)
     language, page = reader_language(request), page_number(request)
-    path = f"/doc/{stem}"
+    path = quote(f"/doc/{stem}", safe=PATH_SAFE)  # as it goes into headers and links: ASCII, percent-encoded
     supplement = await shared.get(Supplements).about(request, iri)
 
     async def build(_: DataVersion) -> bytes | Response:
