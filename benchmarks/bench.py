@@ -561,8 +561,12 @@ class DatasetSetup:
     notes: dict = field(default_factory=dict)
 
 
+# A benchmark is one client sending as fast as it can: the per-client rate limits would measure themselves.
+RATE_LIMITS_OFF = {f"SISTERCITIES_{kind}_RATE_LIMIT": "0" for kind in ("QUERY", "VALIDATE", "RECONCILE")}
+
+
 def server_env(work: Path, extra: dict[str, str]) -> dict[str, str]:
-    return {**os.environ, "SISTERCITIES_CACHE_DIR": str(work / "cache"), **extra}
+    return {**os.environ, "SISTERCITIES_CACHE_DIR": str(work / "cache"), **RATE_LIMITS_OFF, **extra}
 
 
 def environment_assignments(values: list[str], option: str) -> dict[str, str]:

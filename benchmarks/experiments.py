@@ -187,7 +187,7 @@ def bare_sparql_app(settings, engine):
 
     app = Starlette(
         routes=[Route("/sparql", endpoint, methods=["GET", "HEAD", "POST"])],
-        middleware=middleware(),
+        middleware=middleware(settings),
         exception_handlers={HTTPProblem: handle_problem, EngineError: handle_engine_error},
     )
     app.state.services = Services(settings, make_templates(app, HERE.parent / "server" / "templates"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from server import __version__
 from server.engines import make_engine
 from server.linked import browse, documents, vocabulary
+from server.openapi import describe
 from server.publish import catalogue, dumps, quality, sitemap, void
 from server.publish.dataset import dataset_supplement
 from server.publish.graphs import graph_supplement
@@ -36,7 +38,9 @@ from server.validation import service as validation
 from server.validation.validator import Shapes
 from server.validation.workers import ValidationService
 from server.web.errors import HTTPProblem
+from server.web.guards import RequestGuard
 from server.web.problems import handle_engine_error, handle_http_exception, handle_problem
+from server.web.security import SecurityHeaders
 from server.web.services import Services, services
 from server.web.static import CachedStaticFiles
 from server.web.supplements import Supplements
@@ -58,6 +62,16 @@ async def health(request: Request) -> Response:
     return JSONResponse(body)
 
 
+async def openapi_description(request: Request) -> Response:
+    """The OpenAPI description of every route (server.openapi)."""
+    return JSONResponse(described(services(request).settings))
+
+
+@functools.lru_cache(maxsize=4)
+def described(settings: Settings) -> dict:
+    return describe(settings)
+
+
 SETTINGS_ENVIRONMENT = "SISTERCITIES_SERVER_SETTINGS"  # JSON, for the processes of `--http-workers`
 
 
@@ -66,10 +80,13 @@ def app_from_environment() -> FastAPI:
     return create_app(Settings.model_validate_json(os.environ[SETTINGS_ENVIRONMENT]))
 
 
-def middleware() -> list[Middleware]:
-    """CORS outermost (reads open to any origin, the protocol's headers readable by scripts), then
-    gzip for answers of 1 KB and more."""
+def middleware(settings: Settings) -> list[Middleware]:
+    """The security headers outermost (every response carries them, CORS preflights too), then CORS
+    (reads open to any origin, the protocol's headers readable by scripts), then the guards (limits
+    on the request, UTF-8, rates) that refuse a request before any work, then gzip for answers of
+    1 KB and more."""
     return [
+        Middleware(SecurityHeaders),
         Middleware(
             CORSMiddleware,
             allow_origins=["*"],
@@ -78,6 +95,7 @@ def middleware() -> list[Middleware]:
             expose_headers=sparql.EXPOSED_HEADERS.split(", "),
             max_age=86400,
         ),
+        Middleware(RequestGuard, settings=settings),
         Middleware(GZipMiddleware, minimum_size=1024),
     ]
 
@@ -106,7 +124,8 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        middleware=middleware(),
+        openapi_url=None,  # the routes are plain routes, which FastAPI's own description would leave out
+        middleware=middleware(settings),
     )
     shared = Services(settings, make_templates(app, HERE / "templates"))
     for state in (
@@ -147,6 +166,7 @@ def register_routes(app: FastAPI) -> None:
     route = app.add_route
     route("/", browse.index, methods=READ, name="index")
     route("/health", health, methods=READ, name="health")
+    route("/openapi.json", openapi_description, methods=READ, name="openapi")
     # The SPARQL 1.1 Protocol, its service description and query UI.
     route("/sparql", sparql.endpoint, methods=["GET", "HEAD", "POST"], name="sparql")
     # Linked data: things 303 to their documents; documents are negotiated.

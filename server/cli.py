@@ -207,7 +207,11 @@ def serve_http(settings: Settings, listener: socket.socket, log_level: str) -> N
     import uvicorn  # imported here, as in `serve` alone, so that the other commands start fast
     from uvicorn.supervisors import Multiprocess
 
+    # h11 (when httptools is not installed) buffers a request head up to this size, beyond which it
+    # answers 400 itself: room for the limits the application answers (414, 431) with a margin.
+    head = 2 * (settings.max_url_bytes + settings.max_header_bytes)
     options = {"log_level": log_level, "proxy_headers": True, "server_header": False}
+    options["h11_max_incomplete_event_size"] = head
     if settings.http_workers == 1:
         engine = make_engine(settings)
         engine.launch()  # its processes start while the web stack is imported
@@ -367,6 +371,53 @@ def load(
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_DOES_NOT_CONFORM)
     progress.summary(loaded)
+
+
+@main.command()
+@setting_options
+@click.pass_context
+def publish(ctx: click.Context, **options: Any) -> None:
+    """Publish a new version of the curated data (ontology and data folders) into the on-disk store
+    (--store): validated first, built beside the live version, then switched to atomically.
+
+    If the data do not conform to the shapes (or do not parse), the report is printed, nothing is
+    built and the live version stays. A running server over the store takes new requests on the new
+    version within store_check_seconds and finishes those in progress on the old one. Exit status 0
+    published (or already live), 1 refused, 2 usage.
+    """
+    from server.validation.validator import RdfSyntaxError, ValidationError, check_published_data
+
+    settings = settings_from(ctx, options)
+    if settings.store_dir is None:
+        raise click.UsageError("give the store to publish into with --store DIR", ctx)
+    dataset = Dataset.from_settings(settings)
+    if settings.validate_on_load:
+        try:
+            report = check_published_data(settings)
+        except RdfSyntaxError as error:
+            click.echo(f"syntax error: {error}", err=True)
+            click.echo("Not published: the live version stays.", err=True)
+            sys.exit(EXIT_DOES_NOT_CONFORM)
+        except ValidationError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(EXIT_CANNOT_RUN)
+        if report is not None and not report.conforms:
+            click.echo(report.as_text(), err=True, nl=False)
+            click.echo("Not published: the data do not conform to the shapes; the live version stays.", err=True)
+            sys.exit(EXIT_DOES_NOT_CONFORM)
+    else:
+        click.echo("warning: publishing without validating (--no-validate)", err=True)
+    previous = StoreLocation(settings.store_dir).current()
+    try:
+        build = ensure_disk_store(dataset, settings.store_dir, store_extensions(), replace_loaded=True)
+    except SyntaxError as error:
+        click.echo(f"syntax error: {error}", err=True)
+        click.echo("Not published: the live version stays.", err=True)
+        sys.exit(EXIT_DOES_NOT_CONFORM)
+    if previous is not None and previous.path == build.path:
+        click.echo(f"Data version {build.record.version} is already live in {build.path}")
+    else:
+        click.echo(f"Published data version {build.record.version}; live in {build.path}")
 
 
 @main.command()

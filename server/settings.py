@@ -125,6 +125,47 @@ class Settings(BaseSettings):
         True,
         description="Run the SHACL shapes over the curated files before (re)building the store.",
     )
+    max_url_bytes: int = Field(
+        32_768,
+        gt=0,
+        description="Longest request target (path and query string) accepted, in bytes (414 beyond: send long "
+        "queries with POST).",
+    )
+    max_header_bytes: int = Field(
+        32_768,
+        gt=0,
+        description="Largest total size of a request's header fields, names and values, in bytes (431 beyond).",
+    )
+    rate_limit_window: int = Field(
+        60,
+        gt=0,
+        description="The window, in seconds, over which the per-client rate limits below count requests.",
+    )
+    query_rate_limit: int = Field(
+        300,
+        ge=0,
+        description="Queries (/sparql with a query) one client (IP address) may send per `rate_limit_window`; "
+        "beyond, 429 with Retry-After. 0 turns the limit off.",
+    )
+    validate_rate_limit: int = Field(
+        30,
+        ge=0,
+        description="Submissions to POST /validate one client may send per `rate_limit_window` (429 beyond); "
+        "0 turns the limit off.",
+    )
+    reconcile_rate_limit: int = Field(
+        300,
+        ge=0,
+        description="Requests to /reconcile and its routes one client may send per `rate_limit_window` "
+        "(429 beyond); 0 turns the limit off.",
+    )
+    outbound_allow: str = Field(
+        "",
+        description="Hosts that a client's query may make the server contact, comma-separated (`host` or "
+        "`host:port`): a federated query (SERVICE) is accepted only when every endpoint it calls, named by a full "
+        "IRI, is on this list. Empty (the default): SERVICE is refused and no input makes the server contact "
+        "another host. In remote mode SERVICE is always refused; the server then contacts only `sparql_endpoint`.",
+    )
     contact_url: str | None = Field(
         None,
         description="How people reach the data team, published as the contact point of the DCAT "
@@ -157,6 +198,11 @@ class Settings(BaseSettings):
         if value is not None and not value.is_file():
             raise ValueError(f"there is no library at {value}")
         return value
+
+    @property
+    def outbound_hosts(self) -> frozenset[str]:
+        """The hosts of `outbound_allow`, in lower case."""
+        return frozenset(h.strip().lower() for h in self.outbound_allow.split(",") if h.strip())
 
     @field_validator("base_iri")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,18 @@ from tests.live import live_server
 
 TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures"
+# The servers the tests start take many requests from 127.0.0.1 in a short time: the per-client
+# rate limits are off for them unless a test turns one on (tests/test_guards.py does, by option).
+RATE_LIMITS_OFF = {
+    "SISTERCITIES_QUERY_RATE_LIMIT": "0",
+    "SISTERCITIES_VALIDATE_RATE_LIMIT": "0",
+    "SISTERCITIES_RECONCILE_RATE_LIMIT": "0",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, value in RATE_LIMITS_OFF.items():
+        os.environ.setdefault(name, value)
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,7 @@ LAYERS = {
     "server.publish": 5,
     "server.engines": 6,
     "server.app": 6,
+    "server.openapi": 6,
     "server.cli": 6,
     "server.running": 6,
     "server.__main__": 6,

@@ -7,6 +7,8 @@ data version, so that 304 Not Modified answers revalidation.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -16,6 +18,7 @@ from server.linked.resources import describe, description_quads, graph_sources
 from server.namespaces import RDFS, SCHEMA, prefixes
 from server.query.engine import DataVersion, select
 from server.query.results import serialise_quads
+from server.store.sparql_text import is_iri
 from server.web.errors import NotFound
 from server.web.i18n import reader_language, translator
 from server.web.negotiation import negotiate
@@ -23,6 +26,8 @@ from server.web.represent import represent
 from server.web.requests import page_number
 from server.web.services import per_version, services
 from server.web.supplements import Supplements
+
+PATH_SAFE = "/!$&'()*+,;=:@~"  # the characters a path may hold as they are (RFC 3986)
 
 
 async def see_other_thing(request: Request) -> Response:
@@ -71,9 +76,11 @@ async def document(request: Request) -> Response:
     iris = shared.settings.iris
     stem, fixed = uris.split_variant(request.path_params["rest"])
     iri = uris.thing_of_document(iris.base, stem)
+    if not is_iri(iri):
+        raise NotFound(f"There is no document at /doc/{stem}: <{iri}> is not an IRI.")
     fmt = fixed or negotiate(request.headers.get("accept"), uris.DOCUMENT_FORMATS)
     language, page = reader_language(request), page_number(request)
-    path = f"/doc/{stem}"
+    path = quote(f"/doc/{stem}", safe=PATH_SAFE)  # as it goes into headers and links: ASCII, percent-encoded
     supplement = await shared.get(Supplements).about(request, iri)
 
     async def build(_: DataVersion) -> bytes | Response:

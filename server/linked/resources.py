@@ -33,6 +33,7 @@ from server.labels import NAME_PROPERTIES, local_name
 from server.namespaces import DCT, FOAF, PROV, RDF_TYPE
 from server.query.engine import QueryEngine, select
 from server.query.facts import Facts, Term, facts_about
+from server.store.sparql_text import iri as sparql_iri
 from server.uris import Iris
 from server.web.supplements import Supplement
 
@@ -110,7 +111,7 @@ def _grouped(rows: list[ox.QuerySolution]) -> list[Statement]:
 async def statements_and_blank_nodes(engine: QueryEngine, iri: str, iris: Iris) -> tuple[list[Statement], dict]:
     """Outgoing statements and the blank nodes below them (two levels: geometries, time spans);
     the name index is left out: it is an aid for matching, not something said about the thing."""
-    node, index = f"<{iri}>", iris.name_index_graph
+    node, index = sparql_iri(iri), iris.name_index_graph
     query = f"""SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{
         {{ BIND({node} AS ?s) ?s ?p ?o }}
         UNION {{ {node} ?p1 ?s . FILTER(isBlank(?s)) ?s ?p ?o }}
@@ -128,9 +129,9 @@ async def statements_and_blank_nodes(engine: QueryEngine, iri: str, iris: Iris) 
 async def incoming_page(engine: QueryEngine, iri: str, page: int, size: int) -> tuple[list[Statement], bool]:
     offset = (page - 1) * size
     query = f"""SELECT ?s ?p ?g WHERE {{
-        {{ SELECT DISTINCT ?s ?p WHERE {{ GRAPH ?x {{ ?s ?p <{iri}> }} FILTER(isIRI(?s)) }}
+        {{ SELECT DISTINCT ?s ?p WHERE {{ GRAPH ?x {{ ?s ?p {sparql_iri(iri)} }} FILTER(isIRI(?s)) }}
            ORDER BY ?p ?s LIMIT {size + 1} OFFSET {offset} }}
-        GRAPH ?g {{ ?s ?p <{iri}> }} }}"""
+        GRAPH ?g {{ ?s ?p {sparql_iri(iri)} }} }}"""
     rows = await select(engine, query, (size + 1) * 50)
     graphs: dict[tuple, list[str]] = defaultdict(list)
     for s, p, g in rows:  # by position, as in _grouped

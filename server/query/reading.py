@@ -68,9 +68,23 @@ _GRAPH_VARIABLE = re.compile(r"(?<![?$:\w])GRAPH\s*[?$]", re.IGNORECASE)
 _FROM = re.compile(r"(?<![?$:\w])FROM(?![\w:-])", re.IGNORECASE)
 
 
+_SPACE = r"(?:\s|\#[^\n]*(?:\n|\Z))*"
+_IRI = r'<[^<>"{}|^`\\\x00-\x20]*>'
+_CALL = re.compile(
+    _OPAQUE.pattern + rf"|(?P<service>{_SERVICE.pattern}{_SPACE}(?:SILENT(?![\w:-]){_SPACE})?(?P<target>{_IRI})?)",
+    re.IGNORECASE,
+)
+
+
+def service_targets(query: str) -> list[str | None]:
+    """The endpoints a query calls with SERVICE, outside strings, IRIs and comments: each IRI, or
+    None where the endpoint is not named by a full IRI (a variable or a prefixed name)."""
+    return [m.group("target")[1:-1] if m.group("target") else None for m in _CALL.finditer(query) if m.group("service")]
+
+
 def uses_service(query: str) -> bool:
     """True when the query calls another endpoint (SERVICE), outside strings, IRIs and comments."""
-    return _SERVICE.search(_OPAQUE.sub(" ", query)) is not None
+    return bool(service_targets(query))
 
 
 def enumerates_graphs(query: str) -> bool:

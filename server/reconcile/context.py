@@ -108,7 +108,7 @@ async def multipart_fields(request: Request) -> dict[str, str]:
     """The text fields of a multipart form, each part within the body limit."""
     limit = services(request).settings.max_query_bytes
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
     try:
         form = await request.form(max_part_size=limit)

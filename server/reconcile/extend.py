@@ -20,7 +20,7 @@ from server.reconcile.properties import PROPERTIES, property_values, string_valu
 from server.store.sparql_text import valid_iri
 from server.uris import Iris
 from server.web.errors import BadRequest, PayloadTooLarge
-from server.web.requests import origin
+from server.web.requests import origin, whole_number
 from server.web.services import services
 
 
@@ -106,7 +106,7 @@ async def propose(request: Request) -> Response:
     schema = await schema_of(request)
     type_id = request.query_params.get("type", "").strip()
     raw_limit = request.query_params.get("limit", "")
-    if raw_limit and not raw_limit.isdigit():
+    if raw_limit and not whole_number(raw_limit):
         raise BadRequest(f"limit must be a whole number, not {raw_limit!r}.")
     proposed = list(PROPERTIES.values())
     if type_id:

@@ -20,7 +20,7 @@ from server.store.sparql_text import valid_iri
 from server.uris import Iris, local_url
 from server.web.errors import BadRequest, NotFound
 from server.web.i18n import reader_language, translator
-from server.web.requests import origin
+from server.web.requests import origin, whole_number
 from server.web.services import services
 
 
@@ -34,7 +34,7 @@ def paging(request: Request, default: int = 10) -> tuple[str, int, int]:
     numbers = {}
     for name, fallback in (("limit", default), ("offset", params.get("cursor", "0"))):
         raw = params.get(name, str(fallback))
-        if not raw.isdigit():
+        if not whole_number(raw):
             raise BadRequest(f"{name} must be a whole number, not {raw!r}.")
         numbers[name] = int(raw)
     return prefix, max(1, min(numbers["limit"], 50)), min(numbers["offset"], 1_000)

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import pyoxigraph as ox
 from starlette.requests import Request
@@ -22,7 +22,8 @@ from starlette.responses import Response
 
 from server import formats
 from server.query.engine import DataVersion, QueryAnswer, QueryRequest
-from server.query.reading import QueryForm, looks_like_update, query_form, uses_service
+from server.query.reading import QueryForm, looks_like_update, query_form, service_targets
+from server.settings import Settings
 from server.sparql import query_ui, service_description
 from server.web.errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
 from server.web.negotiation import negotiate, preference
@@ -139,13 +140,41 @@ def choose_format(request: Request, protocol: ProtocolRequest, offered: tuple[fo
     return negotiate(accept, offered)
 
 
-def check_query(query: str) -> None:
+def check_query(query: str, settings: Settings) -> None:
     if not query.strip():
         raise BadRequest("The query is empty.")
     if looks_like_update(query):
         raise BadRequest("This is a SPARQL Update, which this read-only endpoint does not accept; send a query.")
-    if uses_service(query):
+    check_federation(query, settings)
+
+
+def check_federation(query: str, settings: Settings) -> None:
+    """SERVICE makes the engine fetch the URL it names: refused unless every endpoint called is
+    named by a full http(s) IRI whose host is on the `outbound_allow` list (never in remote mode,
+    where the remote store would make the call)."""
+    targets = service_targets(query)
+    if not targets:
+        return
+    allowed = settings.outbound_hosts if not settings.sparql_endpoint else frozenset()
+    if not allowed:
         raise BadRequest("Federated queries (SERVICE) are not allowed on this public endpoint.")
+    for target in targets:
+        if target is None or not outbound_allowed(target, allowed):
+            named = f"<{target}>" if target else "an endpoint not named by a full IRI"
+            raise BadRequest(f"Federated queries (SERVICE) may only call the endpoints allowed here; not {named}.")
+
+
+def outbound_allowed(iri: str, allowed: frozenset[str]) -> bool:
+    """An absolute http(s) IRI whose host, or host:port, is on the list."""
+    try:
+        url = urlsplit(iri)
+        port = url.port
+    except ValueError:
+        return False
+    if url.scheme not in ("http", "https") or not url.hostname:
+        return False
+    host = url.hostname.lower()
+    return host in allowed or (port is not None and f"{host}:{port}" in allowed)
 
 
 def answer_headers(answer: QueryAnswer) -> dict[str, str]:
@@ -201,7 +230,7 @@ async def endpoint(request: Request) -> Response:
         if request.method == "POST":
             raise BadRequest("No query was sent: give it as the 'query' parameter or as the request body.")
         return await service_description_or_ui(request, protocol)
-    check_query(protocol.query)
+    check_query(protocol.query, settings)
     offered = offered_formats(query_form(protocol.query), allow_html=request.method in ("GET", "HEAD"))
     fmt = choose_format(request, protocol, offered)
     if fmt is formats.HTML:

@@ -68,16 +68,19 @@
     return svg;
   }
 
-  /** The page of a resource of this dataset on this server, in the page's language; other IRIs
-      stay as they are. */
+  /** The page of a resource of this dataset on this server, in the page's language; other http(s)
+      IRIs stay as they are; null for any other scheme (javascript:, data: ...), never made a link. */
   function localHref(iri) {
     if (BASE_IRI && iri.startsWith(BASE_IRI)) {
       const url = new URL("/" + iri.slice(BASE_IRI.length), location.origin);
       if (LANG !== "en") url.searchParams.set("lang", LANG);
       return url.href;
     }
-    return iri;
+    return /^https?:\/\//i.test(iri) ? iri : null;
   }
+
+  /** Text for DataTables' search and sort, which it may decode through innerHTML: no markup. */
+  const plainText = (text) => String(text).replace(/[<>&]/g, " ");
   const isLocal = (iri) => !!BASE_IRI && iri.startsWith(BASE_IRI);
 
   /** prefix:local for an IRI under a known namespace (the longest one), else <iri>. */
@@ -216,11 +219,13 @@
     const label = labels.get(iri);
     const external = isLocal(iri) ? "" : " target='_blank' rel='noopener noreferrer'";
     const short = shorten(iri, prefixes);
+    const open = href ? `<a class='iri' href='${esc(href)}' title='${esc(iri)}'${external}>` : `<span class='iri' title='${esc(iri)}'>`;
+    const close = href ? "</a>" : "</span>";
     if (label) {
       const shortHtml = compact ? "" : ` <span class='qui-iri-short'>${esc(short)}</span>`;
-      return `<a class='iri' href='${esc(href)}' title='${esc(iri)}'${external}>${esc(label)}</a>${shortHtml}`;
+      return `${open}${esc(label)}${close}${shortHtml}`;
     }
-    return `<a class='iri' href='${esc(href)}' title='${esc(iri)}'${external}>${esc(short)}</a>`;
+    return `${open}${esc(short)}${close}`;
   }
 
   /** The label of a row for a map marker or a timeline item: a label column, else the IRI's label. */
@@ -280,7 +285,10 @@
       for (const column of columns.slice(1)) {
         const render = column.render;
         column.render = (data, type, row, meta) => {
-          if (type === "filter" && data && data.type === "uri") return `${data.value} ${labels.get(data.value) || ""}`;
+          if (type === "filter" && data && data.type === "uri") {
+            return plainText(`${data.value} ${labels.get(data.value) || ""}`);
+          }
+          if ((type === "filter" || type === "sort") && data && typeof data.value === "string") return plainText(data.value);
           return render(data, type, row, meta);
         };
       }
@@ -405,8 +413,9 @@
     const label = rowLabel(point.row, point.variables, point.subjectVar);
     const box = el("div", { class: "qui-popup" });
     if (point.iri) {
-      const link = el("a", { href: localHref(point.iri), title: point.iri, text: label || shorten(point.iri) });
-      if (!isLocal(point.iri)) Object.assign(link, { target: "_blank", rel: "noopener noreferrer" });
+      const href = localHref(point.iri);
+      const link = el(href ? "a" : "span", { href, title: point.iri, text: label || shorten(point.iri) });
+      if (href && !isLocal(point.iri)) Object.assign(link, { target: "_blank", rel: "noopener noreferrer" });
       box.append(el("strong", {}, link), el("br"), el("span", { class: "qui-iri-short", text: shorten(point.iri) }));
     } else {
       box.append(el("strong", { text: label || say("no_label") }));
@@ -596,7 +605,8 @@
       });
       this.timeline.on("doubleClick", (props) => {
         const item = items.find((i) => i.id === props.item);
-        if (item && item.iri) location.assign(localHref(item.iri));
+        const href = item && item.iri ? localHref(item.iri) : null;
+        if (href) location.assign(href);
       });
     }
     destroy() {

@@ -155,16 +155,20 @@ def is_current(dataset: Dataset, directory: Path, extensions: Sequence[Extension
     return live is not None and live.record.build == build_id(dataset.version, extensions)
 
 
-def ensure_disk_store(dataset: Dataset, directory: Path, extensions: Sequence[Extension] = ()) -> Build:
+def ensure_disk_store(
+    dataset: Dataset, directory: Path, extensions: Sequence[Extension] = (), *, replace_loaded: bool = False
+) -> Build:
     """The live build of an on-disk store: a store loaded with `sistercities load` is served as
-    it is; otherwise the curated data, built beside the live build when the sources changed.
+    it is (unless `replace_loaded`: `sistercities publish` puts the curated data in its place);
+    otherwise the curated data, built beside the live build when the sources changed.
 
     An up-to-date store is only looked at (its record), so server processes starting together
     never contend for the writer's lock.
     """
     location = StoreLocation(directory)
     live = location.current()
-    if live is not None and (live.record.kind == "loaded" or is_current(dataset, directory, extensions)):
+    kept_as_loaded = live is not None and live.record.kind == "loaded" and not replace_loaded
+    if live is not None and (kept_as_loaded or is_current(dataset, directory, extensions)):
         return live
     if live is None:
         directory.mkdir(parents=True, exist_ok=True)

@@ -24,8 +24,9 @@ LOOKUP_CHUNK = 300
 
 
 def iri(value: str) -> str:
-    """An IRI as SPARQL writes it (<...>)."""
-    return f"<{value}>"
+    """An IRI as SPARQL writes it (<...>); a ValueError for text that is not one (a '>', a space, a
+    control character), so that nothing a client sends can end the IRI and write SPARQL of its own."""
+    return str(ox.NamedNode(value))
 
 
 def string(value: str) -> str:

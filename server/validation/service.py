@@ -66,7 +66,7 @@ async def submission(request: Request, settings: Settings) -> Submission:
     """The RDF sent, from the form (a file or pasted text) or as the request body."""
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64_000:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64_000:
         raise PayloadTooLarge(f"Submissions are limited to {settings.max_upload_bytes} bytes.")
     if content_type == MULTIPART:
         form = await request.form(max_files=1, max_fields=8, max_part_size=settings.max_upload_bytes)
@@ -79,13 +79,23 @@ async def submission(request: Request, settings: Settings) -> Submission:
             raise BadRequest("Choose a file or paste some RDF to check.")
         if len(data) > settings.max_upload_bytes:
             raise PayloadTooLarge(f"Submissions are limited to {settings.max_upload_bytes} bytes.")
+        no_empty(data, "file" if name != "pasted data" else "pasted text")
         choice = str(form.get("format") or "auto")
         return Submission(data, form_format(choice, name), name, True, choice)
     fmt = formats.by_media_type(content_type)
     if fmt is None or fmt.rdf is None:
         accepted = ", ".join(f.media_type for f in formats.rdf_input_formats())
         raise UnsupportedMediaType(f"Send RDF as one of {accepted}, or upload a file from the form ({MULTIPART}).")
-    return Submission(await read_body(request, settings.max_upload_bytes), fmt, "request body", False)
+    return Submission(
+        no_empty(await read_body(request, settings.max_upload_bytes), "request body"), fmt, "request body", False
+    )
+
+
+def no_empty(data: bytes, source: str) -> bytes:
+    """Nothing (or only white space) is no data to give a verdict on: a 400, not `conforms: true`."""
+    if not data.strip():
+        raise BadRequest(f"No data: the {source} is empty. Send RDF to check.")
+    return data
 
 
 def form_format(choice: str, filename: str) -> formats.Format:

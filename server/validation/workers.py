@@ -110,6 +110,9 @@ def validation_worker_main(conn: Connection, settings_json: str) -> None:
                 except ValidationError as error:
                     conn.send(Failed(str(error)))
                     continue
+                if not len(graph):
+                    conn.send(Failed(f"No data: {source} holds no RDF statements to check."))
+                    continue
                 mentioned = tuple(sorted(str(i) for i in iris_in(graph)))
                 conn.send(Mentions(mentioned, tuple(positions.terms.get(i) for i in mentioned)))
             elif isinstance(job, PublishReport):

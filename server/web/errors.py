@@ -50,6 +50,18 @@ class PayloadTooLarge(HTTPProblem):
     status, title = 413, "Content Too Large"
 
 
+class URITooLong(HTTPProblem):
+    status, title = 414, "URI Too Long"
+
+
+class TooManyRequests(HTTPProblem):
+    status, title = 429, "Too Many Requests"
+
+
+class RequestHeaderFieldsTooLarge(HTTPProblem):
+    status, title = 431, "Request Header Fields Too Large"
+
+
 class UnsupportedMediaType(HTTPProblem):
     status, title = 415, "Unsupported Media Type"
 

@@ -12,7 +12,7 @@ from server.web.errors import BadRequest, PayloadTooLarge
 async def read_body(request: Request, max_bytes: int) -> bytes:
     """The request body, refused with 413 as soon as it passes the limit (never read whole first)."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
         raise PayloadTooLarge(f"The request body is larger than the limit of {max_bytes} bytes.")
     body = bytearray()
     async for chunk in request.stream():
@@ -30,10 +30,15 @@ def utf8(data: bytes, what: str) -> str:
         raise BadRequest(f"The {what} is not valid UTF-8 (byte {error.start}).") from None
 
 
+def whole_number(raw: str) -> bool:
+    """ASCII digits only (str.isdigit also accepts '²'), and few enough to be a sensible count."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 12
+
+
 def page_number(request: Request) -> int:
     raw = request.query_params.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
-        raise BadRequest(f"page must be a positive whole number, not '{raw}'.")
+    if not whole_number(raw) or int(raw) < 1:
+        raise BadRequest(f"page must be a positive whole number, not '{raw[:40]}'.")
     return int(raw)
 
 
