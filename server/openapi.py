@@ -314,6 +314,9 @@ def paths() -> dict[str, dict[str, Operation]]:
         ),
         "/robots.txt": readable(operation("For crawlers.", {"text/plain": TEXT})),
         "/validate": validation_operations(),
+        "/validate/starter.ttl": readable(
+            operation("A small correct file in the shape the validation expects, to start from.", {"text/turtle": TEXT})
+        ),
         **reconcile_operations(),
         "/openapi.json": readable(operation("This description.", {"application/json": JSON_OBJECT})),
         "/static/{path}": readable(
