@@ -61,20 +61,20 @@ def page_count(things: int, page_size: int) -> int:
 
 
 def urlset(urls: list[str], lastmod: str | None) -> bytes:
-    stamp = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
-    entries = "".join(f"<url><loc>{escape(url)}</loc>{stamp}</url>\n" for url in urls)
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + entries + "</urlset>\n"
-    ).encode()
+    return sitemap_xml("urlset", "url", urls, lastmod)
 
 
 def sitemap_index(urls: list[str], lastmod: str | None) -> bytes:
+    return sitemap_xml("sitemapindex", "sitemap", urls, lastmod)
+
+
+def sitemap_xml(root: str, entry: str, urls: list[str], lastmod: str | None) -> bytes:
+    """A sitemap or a sitemap index: the protocol writes both alike, with their own element names."""
     stamp = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
-    entries = "".join(f"<sitemap><loc>{escape(url)}</loc>{stamp}</sitemap>\n" for url in urls)
+    entries = "".join(f"<{entry}><loc>{escape(url)}</loc>{stamp}</{entry}>\n" for url in urls)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + entries + "</sitemapindex>\n"
+        f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + entries + f"</{root}>\n"
     ).encode()
 
 
