@@ -193,7 +193,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def client(url: str, mix: Mix, seed: int, deadline: float, budget: list[int], results: list, timeout: float) -> None:
     rng = random.Random(seed)
-    limits = httpx.Limits(keepalive_expiry=2)  # never reuse a connection the server may be closing
+    limits = httpx.Limits(keepalive_expiry=2)  # the server closes idle connections after 5 s: not one it may be closing
     with httpx.Client(base_url=url, timeout=timeout, limits=limits) as http:
         while time.monotonic() < deadline:
             with LOCK:

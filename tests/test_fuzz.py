@@ -130,8 +130,9 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def test_no_request_gets_a_5xx_or_hangs(fuzzed: Server) -> None:
-    # Connections idle for 2 s are not reused: the server closes them after 5 s (uvicorn's keep-alive
-    # timeout), and a request sent on a connection as it closes would be lost in transit.
+    # A precaution: the server closes idle connections after 5 s (uvicorn's keep-alive timeout),
+    # as long as httpx keeps them, so a request could leave on one as it closes; and a dropped
+    # connection must mean the server's fault (it did: a header it could not send, now fixed).
     limits = httpx.Limits(keepalive_expiry=2)
     with httpx.Client(base_url=fuzzed.url, timeout=TIMEOUT, limits=limits) as client:
 
