@@ -1,0 +1,251 @@
+"""The lookup lane: bounded lookups answered in this process, at the engine's own speed.
+
+A point lookup costs pyoxigraph tens of microseconds, while a round trip to a worker process
+costs several times that; and a lookup that waits behind hostile queries for a worker is a
+lookup refused. So a query whose work is bounded before it starts is answered here, in a thread
+(pyoxigraph releases the GIL while it evaluates), and never takes a worker: it cannot run away,
+so it needs no process that can be killed.
+
+Bounded means (server.query.bounded) that every pattern is reached from a constant, and that the
+bindings the patterns can produce, step by step, stay under `budget`:
+- a step from a constant is counted exactly, up to the budget, by the engine (one small query);
+- a step forward from a variable is bounded by the most values any subject has for that
+  predicate in this data version (its fan-out), counted once per predicate in the background;
+  until a predicate's fan-out is known, queries that need it go to the workers.
+Every pattern anchored at a constant is counted, not only the one the plan starts from, since
+the engine may start from any of them. Anything else goes to the workers, within the time limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
+
+import pyoxigraph as ox
+
+from server.query.bounded import Lookup, Step, Term, read_lookup, steps
+from server.query.engine import QueryAnswer, QueryRequest
+from server.query.jobs import Job, StoreView, answer_of, run_job
+
+log = logging.getLogger(__name__)
+
+ANY_PREDICATE = "*"
+COUNTED_HERE = 64  # matches counted by iterating here before asking the engine to count
+INLINE_WORK = 2_000  # bindings evaluated in the event loop itself (about a millisecond at most)
+PLANS_KEPT = 4096
+# A lookup is a few lines: a longer text is not read here (reading costs the event loop time
+# in proportion to the text; a query of 40,000 VALUES would hold it for a tenth of a second).
+LONGEST_LOOKUP = 4096  # plans of recent query texts (a lookup's text differs only in its IRI)
+
+
+@dataclass(frozen=True)
+class Plan:
+    lookup: Lookup
+    steps: list[Step]
+
+
+def plan_of(query: str) -> Plan | None:
+    lookup = read_lookup(query)
+    if lookup is None:
+        return None
+    if lookup.describes:
+        return Plan(lookup, [])
+    ordered = steps(lookup)
+    return Plan(lookup, ordered) if ordered is not None else None
+
+
+class FanOuts:
+    """The most values one subject has for each predicate, in one store: counted once per
+    predicate, in the background, the first time a lookup needs it."""
+
+    def __init__(self, store: ox.Store, counter: ThreadPoolExecutor) -> None:
+        self.store = store
+        self.counter = counter
+        self.known: dict[str, int] = {}
+        self.asked: set[str] = set()
+        self.lock = threading.Lock()
+
+    def get(self, predicate: str) -> int | None:
+        """The fan-out of a predicate (an IRI, or ANY_PREDICATE), or None while it is counted."""
+        found = self.known.get(predicate)
+        if found is None:
+            with self.lock:
+                if predicate not in self.asked:
+                    self.asked.add(predicate)
+                    self.counter.submit(self._count, predicate)
+        return found
+
+    def _count(self, predicate: str) -> None:
+        pattern = "?s ?p ?o" if predicate == ANY_PREDICATE else f"?s <{predicate}> ?o"
+        query = f"SELECT (MAX(?n) AS ?m) WHERE {{ SELECT ?s (COUNT(*) AS ?n) WHERE {{ {pattern} }} GROUP BY ?s }}"
+        try:
+            row = next(iter(self.store.query(query)))
+            self.known[predicate] = int(row["m"].value) if row["m"] is not None else 0
+        except (OSError, RuntimeError, ValueError) as error:  # a store gone with its version
+            log.warning("could not count the fan-out of %s: %s", predicate, error)
+
+
+def expand(written: str, prefixes: dict[str, str]) -> str | None:
+    """An IRI as written (<...> or a prefixed name) as a full IRI; None when it cannot be read
+    here (a relative IRI, a prefix the query does not declare): the query then goes to a worker."""
+    if written.startswith("<"):
+        iri = written[1:-1]
+        return iri if ":" in iri else None
+    prefix, _, local = written.partition(":")
+    namespace = prefixes.get(prefix)
+    return namespace + local if namespace is not None else None
+
+
+class Bound:
+    """Whether one plan stays under the budget over one store."""
+
+    def __init__(self, store: ox.Store, fan_outs: FanOuts, budget: int) -> None:
+        self.store = store
+        self.fan_outs = fan_outs
+        self.budget = budget
+
+    def work(self, plan: Plan, base_iri: str | None) -> int | None:
+        """The most bindings the plan can produce over this store, or None beyond the budget (or
+        while a fan-out it needs is being counted)."""
+        if plan.lookup.describes:
+            described = sum(self.count(("const", iri), None, None, plan, base_iri) for iri in plan.lookup.describes)
+            return described if described <= self.budget else None
+        counts = {id(s): self.count(*self.anchor_terms(s), plan, base_iri) for s in plan.steps if self.anchored(s)}
+        if any(n > self.budget for n in counts.values()):
+            return None
+        rows, work = 1, 0
+        for step in plan.steps:
+            fan = counts.get(id(step))
+            if fan is None:
+                fan = self.forward_fan_out(step, plan)
+                if fan is None:
+                    return None
+            rows = rows * max(fan, 1) if step.pattern.optional else rows * fan
+            work += rows
+            if work > self.budget:
+                return None
+        return work
+
+    @staticmethod
+    def anchored(step: Step) -> bool:
+        pattern = step.pattern
+        return pattern.subject[0] == "const" or not step.forward
+
+    @staticmethod
+    def anchor_terms(step: Step) -> tuple[Term, Term | None, Term | None]:
+        p = step.pattern
+        predicate = p.predicate if p.predicate[0] == "const" else None
+        obj = p.object if p.object[0] == "const" else None
+        return p.subject, predicate, obj
+
+    def forward_fan_out(self, step: Step, plan: Plan) -> int | None:
+        predicate = step.pattern.predicate
+        if predicate[0] != "const":
+            return self.fan_outs.get(ANY_PREDICATE)
+        iri = expand(predicate[1], plan.lookup.prefixes)
+        return self.fan_outs.get(iri) if iri is not None else None
+
+    def count(self, subject: Term, predicate: Term | None, obj: Term | None, plan: Plan, base_iri: str | None) -> int:
+        """How many triples match, up to one more than the budget: the first few here, and more by
+        the engine (one small query, which costs more to start than a few steps of iteration)."""
+        nodes = [self.node(t, plan) if t is not None else None for t in (subject, predicate, obj)]
+        if all(n is not False for n in nodes):
+            first = sum(1 for _ in islice(self.store.quads_for_pattern(*nodes, ox.DefaultGraph()), COUNTED_HERE + 1))
+            if first <= COUNTED_HERE:
+                return first
+        given = (subject, predicate, obj)
+        terms = " ".join(t[1] if t is not None and t[0] == "const" else f"?v{i}" for i, t in enumerate(given))
+        prologue = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in plan.lookup.prefixes.items())
+        if plan.lookup.base is not None:
+            prologue = f"BASE <{plan.lookup.base}>\n" + prologue
+        limit = self.budget + 1
+        query = f"{prologue}SELECT (COUNT(*) AS ?n) WHERE {{ SELECT * WHERE {{ {terms} }} LIMIT {limit} }}"
+        row = next(iter(self.store.query(query, base_iri=base_iri)))
+        return int(row["n"].value)
+
+    @staticmethod
+    def node(term: Term, plan: Plan) -> ox.NamedNode | bool | None:
+        """A constant IRI as a term to match; False for what only the engine reads (a literal, a
+        relative IRI, a prefix the query does not declare)."""
+        if term[1][0] in "\"'+-.0123456789" or term[1].upper() in ("TRUE", "FALSE"):
+            return False
+        iri = expand(term[1], plan.lookup.prefixes)
+        return ox.NamedNode(iri) if iri is not None else False
+
+
+class StoreLane:
+    """The lane over one store (one data version)."""
+
+    def __init__(self, view: StoreView, budget: int, prefixes: dict[str, str], counter: ThreadPoolExecutor) -> None:
+        self.view = view
+        self.prefixes = prefixes
+        self.bound = Bound(view.store, FanOuts(view.store, counter), budget)
+
+    def work(self, plan: Plan, request: QueryRequest) -> int | None:
+        """The bound on the plan's work over this store, or None when it goes to a worker."""
+        try:
+            return self.bound.work(plan, request.base_iri)
+        except (SyntaxError, OSError, RuntimeError, ValueError):  # the workers will report it
+            return None
+
+    def answer(self, request: QueryRequest, max_rows: int, work: int) -> QueryAnswer:
+        reply = run_job(self.view, Job.of(request, max_rows), self.prefixes, within_cap=work <= max_rows)
+        return dataclasses.replace(answer_of(reply, request, max_rows), in_lane=True)
+
+
+class LookupLane:
+    """Plans queries, and answers the bounded ones in a few threads of this process."""
+
+    def __init__(self, budget: int, threads: int, prefixes: dict[str, str]) -> None:
+        self.budget = budget
+        self.prefixes = prefixes
+        self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lookup")
+        self.counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fan-out")
+        self._plans: OrderedDict[str, Plan | None] = OrderedDict()
+        self._lanes: dict[str, StoreLane] = {}
+        self.answered = 0
+
+    def plan(self, request: QueryRequest) -> Plan | None:
+        """The plan of a request the lane may answer: a query of the subset over the store's own
+        dataset (no protocol graphs)."""
+        if request.has_dataset or len(request.query) > LONGEST_LOOKUP:
+            return None
+        if request.query in self._plans:
+            self._plans.move_to_end(request.query)
+            return self._plans[request.query]
+        plan = plan_of(request.query)
+        self._plans[request.query] = plan
+        if len(self._plans) > PLANS_KEPT:
+            self._plans.popitem(last=False)
+        return plan
+
+    def current(self, key: str) -> StoreLane | None:
+        """The lane over the store of the data version `key`, if it is open."""
+        return self._lanes.get(key)
+
+    def serve(self, key: str, view: StoreView) -> None:
+        """Answer over the store of another data version (`key`); the previous one is dropped."""
+        self._lanes = {key: StoreLane(view, self.budget, self.prefixes, self.counter)}
+
+    async def answer(self, lane: StoreLane, plan: Plan, request: QueryRequest, max_rows: int) -> QueryAnswer | None:
+        """The answer, or None when the query is not bounded over this store. Small work is done
+        at once in the event loop (handing it to a thread costs more than the lookup itself);
+        larger work, still bounded, in a thread, so the loop goes on serving others."""
+        work = lane.work(plan, request)
+        if work is None:
+            return None
+        self.answered += 1
+        if work <= INLINE_WORK:
+            return lane.answer(request, max_rows, work)
+        return await asyncio.get_running_loop().run_in_executor(self.threads, lane.answer, request, max_rows, work)
+
+    def close(self) -> None:
+        self.threads.shutdown(wait=False, cancel_futures=True)
+        self.counter.shutdown(wait=False, cancel_futures=True)
+        self._lanes.clear()
