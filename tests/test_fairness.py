@@ -81,24 +81,10 @@ def test_lookups_are_answered_in_the_lane_and_scans_are_not(guarded: Server) -> 
 
 
 @pytest.mark.parametrize("hostile", HOSTILE, ids=[h.name for h in HOSTILE])
-def test_each_hostile_query_ends_within_its_limits_while_lookups_answer(guarded: Server, hostile: Hostile) -> None:
+def test_each_hostile_query_ends_within_its_limits(guarded: Server, hostile: Hostile) -> None:
     """Sent three at once from three clients (more than the public workers), each ends within
-    the time limit with an answer or a clear refusal; meanwhile another client's lookups answer
-    at once."""
-    outcomes: list[tuple[int, str, float]] = []
-
-    def send(address: str) -> None:
-        started = time.perf_counter()
-        response = httpx.request(url=f"{guarded.url}/sparql", timeout=60, **merged(hostile, address))
-        outcomes.append((response.status_code, response.text[:300], time.perf_counter() - started))
-
-    senders = [threading.Thread(target=send, args=(f"10.66.0.{i}",)) for i in (1, 2, 3)]
-    for sender in senders:
-        sender.start()
-    latencies = lookups_while(lambda: any(s.is_alive() for s in senders), guarded)
-    for sender in senders:
-        sender.join()
-
+    the time limit with an answer or a clear refusal, and another client's lookups are answered."""
+    outcomes, latencies = hostile_round(guarded, hostile)
     assert len(outcomes) == 3, "every hostile query was answered"
     for status, text, seconds in outcomes:
         assert status in (200, 400, 413, 503), (status, text)
@@ -106,8 +92,37 @@ def test_each_hostile_query_ends_within_its_limits_while_lookups_answer(guarded:
             assert len(text) > 20, "a refusal says why"
         # In line behind the two others at worst: twice the limit, then its own run.
         assert seconds < 3 * TIME_LIMIT + 5, (hostile.name, status, seconds)
-    if latencies:
-        assert percentile(latencies, 99) < 0.1, latencies
+    assert latencies, "lookups were sent while it ran"
+
+
+def test_lookups_keep_answering_through_the_hostile_suite(guarded: Server) -> None:
+    """The whole suite, one kind after another: the lookups of another client, sent all along,
+    keep a p99 under 100 ms (over hundreds of them, so one late answer on a busy machine is not
+    the whole verdict)."""
+    latencies = []
+    for hostile in HOSTILE:
+        latencies += hostile_round(guarded, hostile)[1]
+    assert len(latencies) >= 100, len(latencies)
+    assert percentile(latencies, 99) < 0.1, sorted(latencies)[-10:]
+
+
+def hostile_round(server: Server, hostile: Hostile) -> tuple[list[tuple[int, str, float]], list[float]]:
+    """Send `hostile` three times at once from three clients; meanwhile lookups from a fourth.
+    The hostile answers (status, text, seconds), and the lookups' latencies."""
+    outcomes: list[tuple[int, str, float]] = []
+
+    def send(address: str) -> None:
+        started = time.perf_counter()
+        response = httpx.request(url=f"{server.url}/sparql", timeout=60, **merged(hostile, address))
+        outcomes.append((response.status_code, response.text[:300], time.perf_counter() - started))
+
+    senders = [threading.Thread(target=send, args=(f"10.66.0.{i}",)) for i in (1, 2, 3)]
+    for sender in senders:
+        sender.start()
+    latencies = lookups_while(lambda: any(s.is_alive() for s in senders), server)
+    for sender in senders:
+        sender.join()
+    return outcomes, latencies
 
 
 def merged(hostile: Hostile, address: str | None = None) -> dict:

@@ -25,7 +25,6 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import islice
 
 import pyoxigraph as ox
 
@@ -36,7 +35,6 @@ from server.query.jobs import Job, StoreView, answer_of, run_job
 log = logging.getLogger(__name__)
 
 ANY_PREDICATE = "*"
-COUNTED_HERE = 64  # matches counted by iterating here before asking the engine to count
 INLINE_WORK = 2_000  # bindings evaluated in the event loop itself (about a millisecond at most)
 PLANS_KEPT = 4096
 # A lookup is a few lines: a longer text is not read here (reading costs the event loop time
@@ -61,32 +59,37 @@ def plan_of(query: str) -> Plan | None:
 
 
 class FanOuts:
-    """The most values one subject has for each predicate, in one store: counted once per
-    predicate, in the background, the first time a lookup needs it."""
+    """The most values one subject has for a predicate ("out"), and the most subjects one value
+    has for it ("in"), in one store: counted once each, in the background, the first time a
+    lookup needs it, so that most lookups are bounded without counting anything themselves."""
 
     def __init__(self, store: ox.Store, counter: ThreadPoolExecutor) -> None:
         self.store = store
         self.counter = counter
-        self.known: dict[str, int] = {}
-        self.asked: set[str] = set()
+        self.known: dict[tuple[str, str], int] = {}
+        self.asked: set[tuple[str, str]] = set()
         self.lock = threading.Lock()
 
-    def get(self, predicate: str) -> int | None:
-        """The fan-out of a predicate (an IRI, or ANY_PREDICATE), or None while it is counted."""
-        found = self.known.get(predicate)
+    def get(self, direction: str, predicate: str) -> int | None:
+        """The fan-out of a predicate (an IRI, or ANY_PREDICATE) in a direction, or None while it
+        is counted."""
+        key = (direction, predicate)
+        found = self.known.get(key)
         if found is None:
             with self.lock:
-                if predicate not in self.asked:
-                    self.asked.add(predicate)
-                    self.counter.submit(self._count, predicate)
+                if key not in self.asked:
+                    self.asked.add(key)
+                    self.counter.submit(self._count, key)
         return found
 
-    def _count(self, predicate: str) -> None:
+    def _count(self, key: tuple[str, str]) -> None:
+        direction, predicate = key
         pattern = "?s ?p ?o" if predicate == ANY_PREDICATE else f"?s <{predicate}> ?o"
-        query = f"SELECT (MAX(?n) AS ?m) WHERE {{ SELECT ?s (COUNT(*) AS ?n) WHERE {{ {pattern} }} GROUP BY ?s }}"
+        end = "?s" if direction == "out" else "?o"
+        query = f"SELECT (MAX(?n) AS ?m) WHERE {{ SELECT {end} (COUNT(*) AS ?n) WHERE {{ {pattern} }} GROUP BY {end} }}"
         try:
             row = next(iter(self.store.query(query)))
-            self.known[predicate] = int(row["m"].value) if row["m"] is not None else 0
+            self.known[key] = int(row["m"].value) if row["m"] is not None else 0
         except (OSError, RuntimeError, ValueError) as error:  # a store gone with its version
             log.warning("could not count the fan-out of %s: %s", predicate, error)
 
@@ -112,18 +115,20 @@ class Bound:
 
     def work(self, plan: Plan, base_iri: str | None) -> int | None:
         """The most bindings the plan can produce over this store, or None beyond the budget (or
-        while a fan-out it needs is being counted)."""
+        while a fan-out it needs is being counted).
+
+        Every step from a constant is bounded on its own, whatever the plan's order, since the
+        engine may start from any of them."""
         if plan.lookup.describes:
-            described = sum(self.count(("const", iri), None, None, plan, base_iri) for iri in plan.lookup.describes)
-            return described if described <= self.budget else None
-        counts = {id(s): self.count(*self.anchor_terms(s), plan, base_iri) for s in plan.steps if self.anchored(s)}
-        if any(n > self.budget for n in counts.values()):
+            return self.described(plan, base_iri)
+        anchored = {id(s): self.anchored(s, plan, base_iri) for s in plan.steps if is_anchored(s)}
+        if any(n > self.budget for n in anchored.values()):
             return None
         rows, work = 1, 0
         for step in plan.steps:
-            fan = counts.get(id(step))
+            fan = anchored.get(id(step))
             if fan is None:
-                fan = self.forward_fan_out(step, plan)
+                fan = self.fan_out("out", step.pattern.predicate, plan)
                 if fan is None:
                     return None
             rows = rows * max(fan, 1) if step.pattern.optional else rows * fan
@@ -132,33 +137,38 @@ class Bound:
                 return None
         return work
 
-    @staticmethod
-    def anchored(step: Step) -> bool:
-        pattern = step.pattern
-        return pattern.subject[0] == "const" or not step.forward
+    def described(self, plan: Plan, base_iri: str | None) -> int | None:
+        """DESCRIBE <iri>...: the triples of each resource (the engine adds those of blank nodes
+        it points to, which are few and bounded alike)."""
+        each = self.fan_out("out", ("var", "?p"), plan)
+        if each is None or each > self.budget:
+            counts = [self.from_constant(("const", iri), None, None, plan, base_iri) for iri in plan.lookup.describes]
+        else:
+            counts = [each] * len(plan.lookup.describes)
+        return sum(counts) if sum(counts) <= self.budget else None
 
-    @staticmethod
-    def anchor_terms(step: Step) -> tuple[Term, Term | None, Term | None]:
+    def anchored(self, step: Step, plan: Plan, base_iri: str | None) -> int:
+        """A bound on a step from a constant: the predicate's fan-out in that direction when it is
+        known and within the budget, otherwise the triples counted."""
         p = step.pattern
+        known = self.fan_out("out" if step.forward else "in", p.predicate, plan)
+        if known is not None and known <= self.budget:
+            return known
         predicate = p.predicate if p.predicate[0] == "const" else None
         obj = p.object if p.object[0] == "const" else None
-        return p.subject, predicate, obj
+        return self.from_constant(p.subject, predicate, obj, plan, base_iri)
 
-    def forward_fan_out(self, step: Step, plan: Plan) -> int | None:
-        predicate = step.pattern.predicate
+    def fan_out(self, direction: str, predicate: Term, plan: Plan) -> int | None:
         if predicate[0] != "const":
-            return self.fan_outs.get(ANY_PREDICATE)
+            return self.fan_outs.get(direction, ANY_PREDICATE)
         iri = expand(predicate[1], plan.lookup.prefixes)
-        return self.fan_outs.get(iri) if iri is not None else None
+        return self.fan_outs.get(direction, iri) if iri is not None else None
 
-    def count(self, subject: Term, predicate: Term | None, obj: Term | None, plan: Plan, base_iri: str | None) -> int:
-        """How many triples match, up to one more than the budget: the first few here, and more by
-        the engine (one small query, which costs more to start than a few steps of iteration)."""
-        nodes = [self.node(t, plan) if t is not None else None for t in (subject, predicate, obj)]
-        if all(n is not False for n in nodes):
-            first = sum(1 for _ in islice(self.store.quads_for_pattern(*nodes, ox.DefaultGraph()), COUNTED_HERE + 1))
-            if first <= COUNTED_HERE:
-                return first
+    def from_constant(
+        self, subject: Term, predicate: Term | None, obj: Term | None, plan: Plan, base_iri: str | None
+    ) -> int:
+        """How many triples match, counted by the engine up to one more than the budget (the
+        cheapest way found: iterating in Python costs more per triple than a query to start)."""
         given = (subject, predicate, obj)
         terms = " ".join(t[1] if t is not None and t[0] == "const" else f"?v{i}" for i, t in enumerate(given))
         prologue = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in plan.lookup.prefixes.items())
@@ -169,14 +179,10 @@ class Bound:
         row = next(iter(self.store.query(query, base_iri=base_iri)))
         return int(row["n"].value)
 
-    @staticmethod
-    def node(term: Term, plan: Plan) -> ox.NamedNode | bool | None:
-        """A constant IRI as a term to match; False for what only the engine reads (a literal, a
-        relative IRI, a prefix the query does not declare)."""
-        if term[1][0] in "\"'+-.0123456789" or term[1].upper() in ("TRUE", "FALSE"):
-            return False
-        iri = expand(term[1], plan.lookup.prefixes)
-        return ox.NamedNode(iri) if iri is not None else False
+
+def is_anchored(step: Step) -> bool:
+    """A step from a constant: forward from a constant subject, or backward from a constant object."""
+    return step.pattern.subject[0] == "const" or not step.forward
 
 
 class StoreLane:
