@@ -2,18 +2,18 @@
 
 A point lookup costs pyoxigraph tens of microseconds, while a round trip to a worker process
 costs several times that; and a lookup that waits behind hostile queries for a worker is a
-lookup refused. So a query whose work is bounded before it starts is answered here, in a thread
-(pyoxigraph releases the GIL while it evaluates), and never takes a worker: it cannot run away,
-so it needs no process that can be killed.
+lookup refused. So a query whose work is bounded before it starts is answered here (small work in
+the event loop itself, larger work in a thread: pyoxigraph releases the GIL while it evaluates)
+and never takes a worker: it cannot run away, so it needs no process that can be killed.
 
 Bounded means (server.query.bounded) that every pattern is reached from a constant, and that the
-bindings the patterns can produce, step by step, stay under `budget`:
-- a step from a constant is counted exactly, up to the budget, by the engine (one small query);
-- a step forward from a variable is bounded by the most values any subject has for that
-  predicate in this data version (its fan-out), counted once per predicate in the background;
-  until a predicate's fan-out is known, queries that need it go to the workers.
-Every pattern anchored at a constant is counted, not only the one the plan starts from, since
-the engine may start from any of them. Anything else goes to the workers, within the time limit.
+bindings the patterns can produce, step by step, stay under `budget`. Each step is bounded by its
+predicate's fan-out in this data version, the most values one subject has for it (forward) or
+the most subjects one value has (backward), counted once per predicate in the background; a
+step from a constant whose fan-out is unknown or too large (rdf:type's objects, a variable
+predicate) is counted by the engine instead, up to the budget; a step forward from a variable
+with no known fan-out sends the query to the workers. Every step from a constant is bounded, not
+only the one the plan starts from, since the engine may start from any of them.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from server.query.jobs import Job, StoreView, answer_of, run_job
 
 log = logging.getLogger(__name__)
 
-ANY_PREDICATE = "*"
 INLINE_WORK = 2_000  # bindings evaluated in the event loop itself (about a millisecond at most)
 PLANS_KEPT = 4096
 # A lookup is a few lines: a longer text is not read here (reading costs the event loop time
@@ -61,7 +60,8 @@ def plan_of(query: str) -> Plan | None:
 class FanOuts:
     """The most values one subject has for a predicate ("out"), and the most subjects one value
     has for it ("in"), in one store: counted once each, in the background, the first time a
-    lookup needs it, so that most lookups are bounded without counting anything themselves."""
+    lookup needs it, so that most lookups are bounded without counting anything themselves.
+    Each count scans that predicate's triples once per data version (seconds for millions)."""
 
     def __init__(self, store: ox.Store, counter: ThreadPoolExecutor) -> None:
         self.store = store
@@ -71,8 +71,7 @@ class FanOuts:
         self.lock = threading.Lock()
 
     def get(self, direction: str, predicate: str) -> int | None:
-        """The fan-out of a predicate (an IRI, or ANY_PREDICATE) in a direction, or None while it
-        is counted."""
+        """The fan-out of a predicate in a direction, or None while it is counted."""
         key = (direction, predicate)
         found = self.known.get(key)
         if found is None:
@@ -84,9 +83,9 @@ class FanOuts:
 
     def _count(self, key: tuple[str, str]) -> None:
         direction, predicate = key
-        pattern = "?s ?p ?o" if predicate == ANY_PREDICATE else f"?s <{predicate}> ?o"
         end = "?s" if direction == "out" else "?o"
-        query = f"SELECT (MAX(?n) AS ?m) WHERE {{ SELECT {end} (COUNT(*) AS ?n) WHERE {{ {pattern} }} GROUP BY {end} }}"
+        counted = f"SELECT {end} (COUNT(*) AS ?n) WHERE {{ ?s <{predicate}> ?o }} GROUP BY {end}"
+        query = f"SELECT (MAX(?n) AS ?m) WHERE {{ {counted} }}"
         try:
             row = next(iter(self.store.query(query)))
             self.known[key] = int(row["m"].value) if row["m"] is not None else 0
@@ -140,11 +139,7 @@ class Bound:
     def described(self, plan: Plan, base_iri: str | None) -> int | None:
         """DESCRIBE <iri>...: the triples of each resource (the engine adds those of blank nodes
         it points to, which are few and bounded alike)."""
-        each = self.fan_out("out", ("var", "?p"), plan)
-        if each is None or each > self.budget:
-            counts = [self.from_constant(("const", iri), None, None, plan, base_iri) for iri in plan.lookup.describes]
-        else:
-            counts = [each] * len(plan.lookup.describes)
+        counts = [self.from_constant(("const", iri), None, None, plan, base_iri) for iri in plan.lookup.describes]
         return sum(counts) if sum(counts) <= self.budget else None
 
     def anchored(self, step: Step, plan: Plan, base_iri: str | None) -> int:
@@ -159,8 +154,11 @@ class Bound:
         return self.from_constant(p.subject, predicate, obj, plan, base_iri)
 
     def fan_out(self, direction: str, predicate: Term, plan: Plan) -> int | None:
+        """The predicate's fan-out; None for a variable predicate, whose bound would take a scan
+        of the whole store to count (a step from a constant is then counted; from a variable, the
+        query goes to a worker)."""
         if predicate[0] != "const":
-            return self.fan_outs.get(direction, ANY_PREDICATE)
+            return None
         iri = expand(predicate[1], plan.lookup.prefixes)
         return self.fan_outs.get(direction, iri) if iri is not None else None
 
