@@ -8,6 +8,7 @@ actually writes.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import Enum
 
@@ -145,11 +146,13 @@ ALL: tuple[Format, ...] = (
 )
 
 
+@functools.cache
 def of_kind(kind: Kind) -> tuple[Format, ...]:
-    """Formats that can carry this kind of content, in order of preference."""
+    """Formats that can carry this kind of content, in order of preference (asked on every query)."""
     return tuple(f for f in ALL if kind in f.kinds)
 
 
+@functools.cache
 def of_kinds(*kinds: Kind) -> tuple[Format, ...]:
     """Formats that can carry any of these kinds, each once, in order of preference."""
     return tuple(dict.fromkeys(f for kind in kinds for f in of_kind(kind)))
@@ -161,7 +164,7 @@ def named(name: str, offered: tuple[Format, ...]) -> Format | None:
 
 
 def by_key(key: str) -> Format | None:
-    return next((f for f in ALL if f.key == key), None)
+    return _BY_KEY.get(key)
 
 
 def by_extension(extension: str, kind: Kind | None = None) -> Format | None:
@@ -180,3 +183,6 @@ def by_media_type(media_type: str, kinds: tuple[Kind, ...] = (Kind.GRAPH, Kind.D
 def rdf_input_formats() -> tuple[Format, ...]:
     """Formats that can be read as RDF input (for validation and uploads)."""
     return tuple(f for f in ALL if f.rdf is not None)
+
+
+_BY_KEY = {f.key: f for f in ALL}
