@@ -81,9 +81,12 @@ frontend sistercities
 
 backend {backend}
     balance roundrobin
+    # /health answers without a query; a replica busy with slow requests is slow, not down:
+    # out after 3 checks unanswered for 5 s each, back after 2 answered.
     option httpchk GET /health
     http-check expect status 200
-    default-server check inter 500ms fall 2 rise 1
+    timeout check 5s
+    default-server check inter 1s fall 3 rise 2
 {servers}
 """
 SERVER_LINE = "    server {name} {address}"
@@ -110,9 +113,11 @@ def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "server", *args]
 
 
-def run(args: list[str], what: str) -> str:
-    """Run one of our commands; its output when it succeeded, else stop with it."""
-    result = subprocess.run(args, capture_output=True, text=True, timeout=900)
+def run(args: list[str], what: str, niceness: int = 0) -> str:
+    """Run one of our commands (at a lower CPU priority when `niceness`); its output when it
+    succeeded, else stop with it."""
+    prefix = ["nice", "-n", str(niceness)] if niceness else []
+    result = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=900)
     if result.returncode != 0:
         raise RuntimeError(f"{what} failed ({result.returncode}):\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     return result.stdout
@@ -172,6 +177,13 @@ class Replica:
     def version(self) -> str:
         """The data version this replica serves, asked directly (not through the balancer)."""
         return httpx.get(self.url + "/health", timeout=10).json()["data"]
+
+    def warm(self, timeout: float) -> None:
+        """Ask it each kind of request once, directly, before it takes clients again: the first
+        answers after a switch fill the per-version memos and caches and are the slow ones."""
+        with httpx.Client(base_url=self.url, timeout=timeout) as http:
+            for path, headers, params in REQUESTS:
+                http.get(path, headers=headers, params=params).raise_for_status()
 
 
 class Balancer:
@@ -277,6 +289,7 @@ class Load:
     sent: int = 0
     failures: list[str] = field(default_factory=list)
     answers: list[tuple[float, str | None]] = field(default_factory=list)  # (start, version)
+    latencies: list[float] = field(default_factory=list)  # seconds, of the answered requests
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -321,11 +334,20 @@ class Load:
         self.record(began, version_of(response), None)
 
     def record(self, began: float, version: str | None, failure: str | None) -> None:
+        took = time.monotonic() - self.started - began
         with self.lock:
             if failure:
                 self.failures.append(f"{began:.2f} s {failure}")
             else:
                 self.answers.append((began, version))
+                self.latencies.append(took)
+
+    def milliseconds(self, percent: float) -> float | None:
+        """A percentile of the answered requests' latency."""
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return None
+        return round(1000 * ordered[min(len(ordered) - 1, int(percent / 100 * len(ordered)))], 1)
 
 
 # --- The rolling switch ------------------------------------------------------------------------
@@ -340,12 +362,16 @@ class Switch:
     sessions_left_at_drain: int = 0
     published: float = 0.0
     serving_new: float = 0.0
+    warmed: float = 0.0
     ready: float = 0.0
     version: str = ""
 
 
-def switch_one(replica: Replica, balancer: Balancer, new_version: list[str], started: float, timeout: float) -> Switch:
-    """Drain, publish into its copy, wait for the new version, put back."""
+def switch_one(
+    replica: Replica, balancer: Balancer, new_version: list[str], started: float, options: argparse.Namespace
+) -> Switch:
+    """Drain, publish into its copy, wait for the new version, warm it, put it back."""
+    timeout = options.step_timeout
     elapsed = lambda: round(time.monotonic() - started, 2)  # noqa: E731
     switch = Switch(replica.name)
     old = replica.version()
@@ -353,10 +379,12 @@ def switch_one(replica: Replica, balancer: Balancer, new_version: list[str], sta
     switch.sessions_left_at_drain = int(balancer.stats(replica.name).get("scur") or 0)
     balancer.wait(lambda: balancer.stats(replica.name).get("scur") == "0", timeout, f"{replica.name} drained")
     switch.drained = elapsed()
-    run(new_version, f"the new version into {replica.name}")
+    run(new_version, f"the new version into {replica.name}", options.build_niceness)
     switch.published = elapsed()
     balancer.wait(lambda: replica.version() != old, timeout, f"{replica.name} serving the new version")
     switch.serving_new, switch.version = elapsed(), replica.version()
+    replica.warm(timeout)
+    switch.warmed = elapsed()
     balancer.set_state(replica.name, "ready")
     balancer.wait(lambda: balancer.status(replica.name) == "UP", timeout, f"{replica.name} UP again")
     switch.ready = elapsed()
@@ -375,7 +403,7 @@ def rolling_switch(
         time.sleep(options.settle)
         for replica in replicas:
             todo = new_version_command(replica.store, replica.cache, new_data, folders)
-            switches.append(switch_one(replica, balancer, todo, load.started, options.step_timeout))
+            switches.append(switch_one(replica, balancer, todo, load.started, options))
         time.sleep(options.settle)
     finally:
         load.stop()
@@ -398,6 +426,7 @@ def report(replicas: list[Replica], balancer: Balancer, load: Load, before: dict
         "failed": len(load.failures),
         "failures": load.failures[:20],
         "seconds": round(time.monotonic() - load.started, 1),
+        "latency_ms": {"p50": load.milliseconds(50), "p99": load.milliseconds(99), "max": load.milliseconds(100)},
         "versions_before": before,
         "versions_after": after,
         "through_balancer_after": dict(through),
@@ -494,6 +523,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=600, help="load generator time limit (default 600)")
     parser.add_argument("--settle", type=float, default=1.0, help="load before and after the switch, s (default 1)")
     parser.add_argument("--step-timeout", type=float, default=300, help="time limit of each step, s (default 300)")
+    parser.add_argument(
+        "--build-niceness",
+        type=int,
+        default=10,
+        help="CPU priority (nice) of the publish or load into a drained replica: on one machine it shares the "
+        "CPUs with the replicas serving meanwhile, as it would not on machines of their own (default 10; 0 off)",
+    )
     parser.add_argument("--keep-rate-limits", action="store_true", help="keep the per-client limits during a switch")
     parser.add_argument("--json", type=Path, help="also write the switch's report as JSON here")
     return parser.parse_args(argv)

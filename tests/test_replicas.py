@@ -59,7 +59,7 @@ def test_the_replicas_switch_one_at_a_time(switched: dict) -> None:
     first, second = switched["switches"]
     assert [first["replica"], second["replica"]] == ["r1", "r2"]
     for step in (first, second):
-        assert step["drained"] <= step["published"] <= step["serving_new"] <= step["ready"]
+        assert step["drained"] <= step["published"] <= step["serving_new"] <= step["warmed"] <= step["ready"]
     assert first["ready"] <= second["drained"]
 
 
