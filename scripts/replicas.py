@@ -178,6 +178,13 @@ class Replica:
         """The data version this replica serves, asked directly (not through the balancer)."""
         return httpx.get(self.url + "/health", timeout=10).json()["data"]
 
+    def serves_other_than(self, old: str) -> bool:
+        """Whether it serves another version than `old` (no answer yet: not yet)."""
+        try:
+            return self.version() != old
+        except httpx.HTTPError:
+            return False
+
     def warm(self, timeout: float) -> None:
         """Ask it each kind of request once, directly, before it takes clients again: the first
         answers after a switch fill the per-version memos and caches and are the slow ones."""
@@ -379,9 +386,13 @@ def switch_one(
     switch.sessions_left_at_drain = int(balancer.stats(replica.name).get("scur") or 0)
     balancer.wait(lambda: balancer.stats(replica.name).get("scur") == "0", timeout, f"{replica.name} drained")
     switch.drained = elapsed()
-    run(new_version, f"the new version into {replica.name}", options.build_niceness)
+    try:
+        run(new_version, f"the new version into {replica.name}", options.build_niceness)
+    except RuntimeError:
+        balancer.set_state(replica.name, "ready")  # refused: it still serves the old version, so back it goes
+        raise
     switch.published = elapsed()
-    balancer.wait(lambda: replica.version() != old, timeout, f"{replica.name} serving the new version")
+    balancer.wait(lambda: replica.serves_other_than(old), timeout, f"{replica.name} serving the new version")
     switch.serving_new, switch.version = elapsed(), replica.version()
     replica.warm(timeout)
     switch.warmed = elapsed()
@@ -394,20 +405,24 @@ def switch_one(
 def rolling_switch(
     replicas: list[Replica], balancer: Balancer, new_data: list[Path], folders: list[str], options: argparse.Namespace
 ) -> dict:
-    """Switch each replica in turn under load; the report."""
+    """Switch each replica in turn under load; the report. A step that fails (a version refused
+    by `publish`, a replica that does not come back) ends the switch, and the report says why."""
     before = {r.name: r.version() for r in replicas}
     load = Load(balancer.url, options.clients, options.max_requests, options.max_seconds)
     load.start()
     switches: list[Switch] = []
+    error = None
     try:
         time.sleep(options.settle)
         for replica in replicas:
             todo = new_version_command(replica.store, replica.cache, new_data, folders)
             switches.append(switch_one(replica, balancer, todo, load.started, options))
         time.sleep(options.settle)
+    except RuntimeError as failure:
+        error = str(failure)
     finally:
         load.stop()
-    return report(replicas, balancer, load, before, switches)
+    return {**report(replicas, balancer, load, before, switches), "error": error}
 
 
 def report(replicas: list[Replica], balancer: Balancer, load: Load, before: dict, switches: list[Switch]) -> dict:
@@ -433,6 +448,7 @@ def report(replicas: list[Replica], balancer: Balancer, load: Load, before: dict
         "answers_per_version": dict(Counter(v for _, v in load.answers)),
         "old_answers_begun_after_the_last_switch": old_after,
         "every_replica_new": len(new_versions) == 1 and not new_versions & set(before.values()),
+        "balancer_status_after": {r.name: balancer.status(r.name) for r in replicas},
         "switches": [asdict(s) for s in switches],
     }
 
@@ -557,6 +573,9 @@ def main(argv: list[str] | None = None) -> int:
             if options.rolling_switch:
                 return finish(rolling_switch(replicas, balancer, options.rolling_switch, folders, options), options)
             wait(options.seconds)
+        except RuntimeError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
         except (KeyboardInterrupt, Stopped):
             print("stopping", file=sys.stderr)
         finally:
@@ -576,7 +595,7 @@ def finish(summary: dict, options: argparse.Namespace) -> int:
     print(text)
     if options.json:
         options.json.write_text(text + "\n", encoding="utf-8")
-    return 0 if summary["failed"] == 0 and summary["every_replica_new"] else 1
+    return 0 if summary["failed"] == 0 and summary["every_replica_new"] and not summary["error"] else 1
 
 
 if __name__ == "__main__":

@@ -24,16 +24,15 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def switched(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The report of one rolling switch from the bundled data to the bundled data plus a fact."""
-    work = tmp_path_factory.mktemp("replicas")
+def rolling_switch(work: Path, added: str) -> dict:
+    """Run the script from the bundled data to the bundled data plus a file; its report."""
     shutil.copytree(ROOT / "data", work / "new-data")
-    (work / "new-data" / "seeds" / "990-replicas.ttl").write_text(NEW_FACT, encoding="utf-8")
+    (work / "new-data" / "seeds" / "990-replicas.ttl").write_text(added, encoding="utf-8")
     command = [sys.executable, str(ROOT / "scripts" / "replicas.py"), "--work", str(work / "run")]
     command += ["--rolling-switch", str(work / "new-data"), "--json", str(work / "report.json")]
     command += ["--clients", "3", "--max-requests", "5000", "--max-seconds", "240", "--step-timeout", "120"]
     command += ["--server-arg=--workers=1", "--server-arg=--reserved-workers=1"]
+    command += ["--build-niceness", "0"]  # a busy machine would starve a niced build: the test is timed
     result = subprocess.run(command, capture_output=True, text=True, timeout=400)
     output = result.stdout[-3000:] + result.stderr[-3000:]
     assert result.returncode in (0, 1) and (work / "report.json").exists(), output
@@ -41,7 +40,25 @@ def switched(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return json.loads((work / "report.json").read_text())
 
 
+@pytest.fixture(scope="module")
+def switched(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The report of one rolling switch from the bundled data to the bundled data plus a fact."""
+    return rolling_switch(tmp_path_factory.mktemp("replicas"), NEW_FACT)
+
+
+def test_a_refused_version_leaves_every_replica_serving_the_old_one(tmp_path: Path) -> None:
+    """`publish` refuses data that do not parse: the drained replica goes back as it was, no
+    request fails, and the switch stops there with the reason."""
+    refused = rolling_switch(tmp_path, "this is not Turtle\n")
+    assert refused["error"] and "syntax error" in refused["error"]
+    assert refused["failed"] == 0, refused["failures"]
+    assert refused["switches"] == []
+    assert refused["versions_after"] == refused["versions_before"]
+    assert set(refused["balancer_status_after"].values()) == {"UP"}
+
+
 def test_no_request_fails_during_the_rolling_switch(switched: dict) -> None:
+    assert switched["error"] is None
     assert switched["requests"] > 0
     assert switched["failed"] == 0, switched["failures"]
 
