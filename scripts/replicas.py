@@ -30,6 +30,7 @@ import contextlib
 import csv
 import datetime
 import io
+import ipaddress
 import json
 import os
 import platform
@@ -555,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
     if shutil.which("haproxy") is None:
         print("haproxy is not installed (Debian: apt-get install haproxy)", file=sys.stderr)
+        return 2
+    if options.rolling_switch and not ipaddress.ip_address(options.host).is_loopback:
+        print("the load generator of --rolling-switch talks to loopback only: give a loopback --host", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, raise_stopped)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
