@@ -20,13 +20,13 @@ $(STAMP): pyproject.toml constraints.txt
 serve: $(STAMP)
 	$(BIN)/sistercities serve --host $(HOST) --port $(PORT) $(if $(WORKER_MALLOC),--worker-malloc $(WORKER_MALLOC))
 
-## Set up and run the whole test suite (installs Chromium, jemalloc and curl if missing).
+## Set up and run the whole test suite (installs Chromium, jemalloc, curl and HAProxy if missing).
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-## Debian packages the tests use: headless Chromium for the browser tests, jemalloc for --worker-malloc, curl.
+## Debian packages the tests use: headless Chromium for the browser tests, jemalloc for --worker-malloc, curl, HAProxy for the replicas.
 system-deps:
 	@scripts/install-system-deps.sh
 
