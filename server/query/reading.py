@@ -87,6 +87,11 @@ def uses_service(query: str) -> bool:
     return bool(service_targets(query))
 
 
+def names_dataset(query: str) -> bool:
+    """True when the query names its own dataset (FROM, FROM NAMED), outside strings, IRIs and comments."""
+    return _FROM.search(_OPAQUE.sub(" ", query)) is not None
+
+
 def enumerates_graphs(query: str) -> bool:
     """True when the query ranges over the store's named graphs (GRAPH ?g) without naming its
     own dataset (FROM, FROM NAMED): the named graphs it can see are then the service's to choose."""
