@@ -26,7 +26,7 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-## Debian packages the tests use: headless Chromium for the browser tests, jemalloc for --worker-malloc, curl.
+## Debian packages the tests use: headless Chromium for the browser tests, jemalloc for --worker-malloc, curl, Virtuoso.
 system-deps:
 	@scripts/install-system-deps.sh
 
