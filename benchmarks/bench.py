@@ -70,6 +70,7 @@ import generate  # noqa: E402
 from server import running  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.store.dataset import Dataset  # noqa: E402
+from server.store.location import StoreLocation  # noqa: E402
 
 BASE = "https://w3id.org/sistercities/"
 PREFIXES = f"""PREFIX sc: <{BASE}ontology#>
@@ -1486,7 +1487,7 @@ def bench_dataset(
             Target("ours", ours_url, "/sparql", ours_process.pid, serves_paths=True),
             Target("oxigraph", oxi_url, "/query", oxi_process.pid, serves_paths=False),
         ]
-        store = ox.Store.read_only(str(setup.store_dir))
+        store = ox.Store.read_only(str(StoreLocation(setup.store_dir).current().path))  # the live build
         setup.triples = sum(1 for _ in store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
         setup.quads = len(store)
         pools = read_pools(store)
