@@ -43,7 +43,7 @@ from server.query.engine import (
     QueryTimeout,
     syntax_error_from,
 )
-from server.query.reading import QueryForm, names_dataset, query_form
+from server.query.reading import QueryForm, names_dataset, query_form, uses_named_graphs
 from server.uris import Iris
 
 VERSION_TTL_SECONDS = 30.0
@@ -147,6 +147,8 @@ class RemoteEngine:
             return fields + [("named-graph-uri", g) for g in request.named_graphs]
         if self.default_graph is None or names_dataset(request.query):
             return []
+        if not uses_named_graphs(request.query):  # a shorter request, which the store reads faster
+            return [("default-graph-uri", self.default_graph)]
         named = [("named-graph-uri", g) for g in await self._data_graphs()]
         return [("default-graph-uri", self.default_graph), *named]
 
