@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -39,6 +40,7 @@ DEFAULT_GRAPH = "https://w3id.org/sistercities/graph/default"
 MAX_ROWS = 10_000_000
 MAX_SECONDS = 600
 PAGE_BYTES = 8192  # Virtuoso's buffer (page) size
+BLANK_NODE = re.compile(rb'("type"\s*:\s*"bnode"\s*,\s*"value"\s*:\s*")nodeID://')
 
 
 def installed() -> bool:
@@ -299,3 +301,8 @@ def running(
         yield virtuoso
     finally:
         virtuoso.stop()
+
+
+def readable_json(body: bytes) -> bytes:
+    """SPARQL JSON results of Virtuoso with its blank nodes ("nodeID://b1") as labels pyoxigraph reads."""
+    return BLANK_NODE.sub(rb"\1", body)
