@@ -306,3 +306,35 @@ def running(
 def readable_json(body: bytes) -> bytes:
     """SPARQL JSON results of Virtuoso with its blank nodes ("nodeID://b1") as labels pyoxigraph reads."""
     return BLANK_NODE.sub(rb"\1", body)
+
+
+def interrupt(*_: object) -> None:
+    """SIGTERM as Ctrl-C: Virtuoso is stopped on the way out."""
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load a dump into a fresh Virtuoso, say how to serve over it, keep it running until Ctrl-C."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description="Run Debian's Virtuoso 7 loaded with an N-Quads dump, on loopback.")
+    parser.add_argument("dump", type=Path, help="N-Quads (plain or .gz), e.g. from `sistercities dump --format nquads`")
+    parser.add_argument("--dir", type=Path, help="its database directory, emptied first (default: a temporary one)")
+    parser.add_argument("--memory-mb", type=int, default=2048, help="its buffer pool (default 2048)")
+    args = parser.parse_args(argv)
+    if not installed():
+        parser.error(f"{SERVER} is not installed: apt-get install {PACKAGE}")
+    with contextlib.ExitStack() as stack:
+        directory = args.dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="virtuoso-")))
+        virtuoso = stack.enter_context(running(directory.resolve(), args.dump.resolve(), args.memory_mb << 20))
+        print(f"Virtuoso (pid {virtuoso.pid}) answers at {virtuoso.endpoint}; serve over it with:", flush=True)
+        print(f"  sistercities serve --sparql-endpoint {virtuoso.endpoint} --sparql-default-graph {DEFAULT_GRAPH}")
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.signal(signal.SIGTERM, interrupt)
+            virtuoso.process.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
