@@ -1596,7 +1596,7 @@ def start_virtuoso_targets(
         Target("virtuoso", store.url, "/sparql", store.pid, serves_paths=False, query_params=peers.query_params())
     ]
     if args.remote_virtuoso:
-        command = running.serve_command("--no-validate", *peers.remote_options(store.endpoint))
+        command = running.serve_command("--no-validate", *peers.remote_options(store.endpoint), *args.remote_args)
         process, url = running.start_server(command, server_env(work, args.server_env), timeout=600)
         processes.started.append(process)
         started.append(process)
@@ -1805,6 +1805,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "for the overhead of remote mode",
     )
     parser.add_argument(
+        "--remote-args", default="", help="more options of our server over Virtuoso, e.g. '--http-workers 2'"
+    )
+    parser.add_argument(
         "--virtuoso-memory-mb",
         type=int,
         default=2048,
@@ -1827,6 +1830,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     args.server_args = shlex.split(args.server_args)
+    args.remote_args = shlex.split(args.remote_args)
     args.server_env = environment_assignments(args.server_env, "--server-env")
     args.oxigraph_env = environment_assignments(args.oxigraph_env, "--oxigraph-env")
     args.virtuoso_skipped = "left out (--no-virtuoso)" if args.no_virtuoso else None
@@ -1872,7 +1876,8 @@ def main(argv: list[str] | None = None) -> int:
             "server_env": args.server_env,
             "oxigraph_env": args.oxigraph_env,
             "rounds": args.rounds,
-            "virtuoso": args.virtuoso_skipped or {"memory_mb": args.virtuoso_memory_mb, "remote": args.remote_virtuoso},
+            "virtuoso": args.virtuoso_skipped
+            or {"memory_mb": args.virtuoso_memory_mb, "remote": args.remote_virtuoso, "remote_args": args.remote_args},
             "seed": args.seed,
             "triples": args.triples,
             "workloads": args.workloads,
