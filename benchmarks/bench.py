@@ -950,6 +950,7 @@ def verify(targets: list[Target], store: ox.Store, workload: list[Request], per_
                     answer = answers.pop(target)
                     entry = expected.setdefault(target, {"reason": peers.expected_difference(target, name)})
                     entry["differ"] = entry.get("differ", 0) + (answer != answers["in-process"])
+                    entry["differ_in_size"] = entry.get("differ_in_size", 0) + (answer[0] != answers["in-process"][0])
                     entry.setdefault("sizes", []).append([answers["in-process"][0], answer[0]])
                 if len({json.dumps(a, default=str) for a in answers.values()}) > 1:
                     mismatches += 1
@@ -1094,7 +1095,8 @@ def print_mix(data: dict, out) -> None:
         for target, difference in entry.get("expected_differences", {}).items():
             out.write(
                 f"  {kind_name} on {target}: not compared ({difference['reason']}); "
-                f"{difference['differ']} of {entry['checked']} answers differ\n"
+                f"{difference['differ']} of {entry['checked']} answers differ, "
+                f"{difference.get('differ_in_size', '-')} in their numbers of rows or triples\n"
             )
     out.write(peers.describe_setup(data))
     for conc, figures in data["concurrency"].items():
