@@ -44,6 +44,7 @@ from server.query.engine import (
     syntax_error_from,
 )
 from server.query.reading import QueryForm, names_dataset, query_form, uses_named_graphs
+from server.query.wire import Client, WireError
 from server.uris import Iris
 
 VERSION_TTL_SECONDS = 30.0
@@ -97,7 +98,8 @@ class RemoteEngine:
         self.max_rows = max_rows
         self.base_iri = base_iri
         self.prefixes = prefixes
-        self.client: httpx.AsyncClient | None = None
+        self.client: httpx.AsyncClient | None = None  # for exports
+        self.wire = Client(endpoint)  # for queries
         self._version: tuple[float, DataVersion] | None = None
 
     def launch(self) -> None:
@@ -109,6 +111,7 @@ class RemoteEngine:
     async def close(self) -> None:
         if self.client is not None:
             await self.client.aclose()
+            await self.wire.close()
 
     async def execute(self, request: QueryRequest) -> QueryAnswer:
         if not request.internal:
@@ -121,7 +124,7 @@ class RemoteEngine:
                 body, received, truncated = await self._fetch(request, form, await self._dataset(request))
         except TimeoutError:
             raise QueryTimeout(self.query_timeout) from None
-        except httpx.TransportError as error:
+        except (WireError, OSError, asyncio.IncompleteReadError) as error:
             raise EngineUnavailable(f"The SPARQL store at {self.endpoint} cannot be reached: {error}") from error
         return QueryAnswer(
             self._convert(body, received, request.result_format),
@@ -211,11 +214,10 @@ class RemoteEngine:
         query = f"BASE <{request.base_iri}> {request.query}" if request.base_iri else request.query
         fields = [("query", query), *dataset]
         headers = {"Accept": wire.media_type, "Content-Type": "application/x-www-form-urlencoded"}
-        async with self.client.stream(
-            "POST", self.endpoint, content=urlencode(fields).encode(), headers=headers
-        ) as response:
-            if response.status_code >= 400:
-                await self._raise_for(response)
+        async with self.wire.post(urlencode(fields).encode(), headers) as response:
+            if response.status >= 400:
+                text = (await response.read()).decode("utf-8", "replace")
+                self._raise_for_status(response.status, text)
             if response.headers.get("x-sql-state"):  # Virtuoso's "anytime" answer: cut short, unsaid
                 raise QueryTimeout(self.query_timeout)
             received = (
@@ -230,21 +232,24 @@ class RemoteEngine:
             max_rows = request.max_rows or self.max_rows
             sink = results.LineCappedBuffer(max_rows + extra_header_line if line_based else 2**62)
             try:
-                async for chunk in response.aiter_bytes():
+                async for chunk in response.chunks():
                     sink.write(chunk)
             except results.CapReached:
                 pass
             return sink.text(), received, sink.capped
 
     async def _raise_for(self, response: httpx.Response) -> None:
-        text = (await response.aread()).decode("utf-8", "replace").strip()[:2000]
-        if response.status_code == 400:
+        self._raise_for_status(response.status_code, (await response.aread()).decode("utf-8", "replace"))
+
+    def _raise_for_status(self, status: int, text: str) -> None:
+        text = text.strip()[:2000]
+        if status == 400:
             raise QuerySyntaxError(text or "The SPARQL store rejected the query.")
-        if response.status_code in (503, 504, 408) or VIRTUOSO_TOO_LONG.search(text):
+        if status in (503, 504, 408) or VIRTUOSO_TOO_LONG.search(text):
             raise QueryTimeout(self.query_timeout)
-        if response.status_code >= 500:
-            raise EngineUnavailable(f"The SPARQL store answered {response.status_code}: {text}")
-        raise QueryFailed(f"The SPARQL store answered {response.status_code}: {text}")
+        if status >= 500:
+            raise EngineUnavailable(f"The SPARQL store answered {status}: {text}")
+        raise QueryFailed(f"The SPARQL store answered {status}: {text}")
 
     def _convert(self, body: bytes, received: formats.Format, wanted: formats.Format) -> bytes:
         try:
@@ -278,7 +283,7 @@ class RemoteEngine:
             await asyncio.to_thread(self._convert_export, raw, wire, fmt, path)
         except TimeoutError:
             raise QueryTimeout(EXPORT_TIMEOUT) from None
-        except httpx.TransportError as error:
+        except (httpx.TransportError, WireError, OSError) as error:
             raise EngineUnavailable(f"The SPARQL store at {self.endpoint} cannot be reached: {error}") from error
         finally:
             raw.unlink(missing_ok=True)
