@@ -41,7 +41,7 @@ format: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/sistercities validate
 
-## Benchmark the SPARQL mix against oxigraph, and the pages (docs/benchmarks.md); ARGS="--quick --workloads pages".
+## Benchmark the SPARQL mix against oxigraph and Virtuoso, and the pages (docs/benchmarks.md); ARGS="--quick --workloads pages".
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(ARGS)
 

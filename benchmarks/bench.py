@@ -1,5 +1,7 @@
-"""Benchmark our SPARQL server against `oxigraph serve` on the same data, side by side, and our
+"""Benchmark our SPARQL server against `oxigraph serve` and Debian's Virtuoso 7 on the same data,
+side by side (and, with --remote-virtuoso, our server in remote mode over that Virtuoso), and our
 resource pages and descriptions against the issue's target (p50 under 10 ms on the bundled data).
+Virtuoso's set-up, its table and the issue's targets are in benchmarks/peers.py.
 
     python benchmarks/bench.py [--triples 1000000] [--requests N] [--quick] [--workloads sparql,pages]
 
@@ -8,7 +10,8 @@ For each dataset (the bundled data/ and a generated one of about --triples tripl
 1. our on-disk store is built (`sistercities dump --store`), its N-Quads dump is loaded with
    `oxigraph load` and optimised, so both servers hold exactly the same quads: every source graph
    plus the default graph that is their merge (no union-default-graph option anywhere);
-2. `sistercities serve --store --workers 2` and `oxigraph serve-read-only` are started;
+2. `sistercities serve --store --workers 2` and `oxigraph serve-read-only` are started, and
+   Virtuoso (when installed) on a database bulk-loaded from the same dump;
 3. a seeded workload of parameterised queries is drawn from the data (see KINDS and the weights),
    its own for each concurrency (see pass_seed);
 4. a sample of every kind is asked of both servers and of pyoxigraph in-process, and the answers
