@@ -109,18 +109,18 @@ class RemoteEngine:
         self.client = httpx.AsyncClient(timeout=httpx.Timeout(self.query_timeout, connect=10.0))
 
     async def close(self) -> None:
+        await self.wire.close()
         if self.client is not None:
             await self.client.aclose()
-            await self.wire.close()
 
     async def execute(self, request: QueryRequest) -> QueryAnswer:
         if not request.internal:
             check_syntax(request)
-        elif self.default_graph is not None and EMPTY_GRAPH_PATTERN.search(request.query):
-            request = replace(request, query=await self._listing_graphs(request.query))
         form = query_form(request.query)
         try:
             async with asyncio.timeout(self.query_timeout):
+                if request.internal and self.default_graph is not None and EMPTY_GRAPH_PATTERN.search(request.query):
+                    request = replace(request, query=await self._listing_graphs(request.query))
                 body, received, truncated = await self._fetch(request, form, await self._dataset(request))
         except TimeoutError:
             raise QueryTimeout(self.query_timeout) from None
