@@ -87,6 +87,9 @@ TURTLE = "text/turtle"
 N_TRIPLES = "application/n-triples"
 OXIGRAPH = Path(sys.executable).parent / "oxigraph"
 NO_RESULT_CACHE = "--result-cache-bytes 0"  # every request evaluated, as oxigraph evaluates each one
+# The load generator is one client (127.0.0.1) standing for many: without this, its concurrent
+# queries beyond one worker would be refused 429, each client's share (--client-query-share).
+ONE_CLIENT_FOR_MANY = "--client-query-share 0"
 OVERHEAD_TARGET_MS = 1.0  # ours p50 - in-process p50 at concurrency 1, for the mix
 
 
@@ -1601,7 +1604,8 @@ def start_virtuoso_targets(
         Target("virtuoso", store.url, "/sparql", store.pid, serves_paths=False, query_params=peers.query_params())
     ]
     if args.remote_virtuoso:
-        command = running.serve_command("--no-validate", *peers.remote_options(store.endpoint), *args.remote_args)
+        options = [*peers.remote_options(store.endpoint), *shlex.split(ONE_CLIENT_FOR_MANY), *args.remote_args]
+        command = running.serve_command("--no-validate", *options)
         process, url = running.start_server(command, server_env(work, args.server_env), timeout=600)
         processes.started.append(process)
         started.append(process)
@@ -1779,7 +1783,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="query workers of our server")
     parser.add_argument(
         "--server-args",
-        default=NO_RESULT_CACHE,
+        default=f"{NO_RESULT_CACHE} {ONE_CLIENT_FOR_MANY}",
         help="more options for our server's `serve`. The default turns its result cache off: the workload "
         "repeats requests (rounds, concurrencies), which the cache would answer from memory while oxigraph "
         "evaluates each one. Pass '' for the server's own defaults, e.g. '--http-workers 2'.",

@@ -213,7 +213,7 @@ def issue_targets(peer_figures: dict, cache_on: bool) -> list[dict]:
             "mix, result cache on: ours / Virtuoso, c=8",
             None,
             CACHED_MIX_TARGET,
-            "this run had our result cache off (run with --server-args '' for it)",
+            "this run had our result cache off (run with --server-args '--client-query-share 0' for it)",
         )
     remote = ratio_of(rows.get("mix", {}), "ours over virtuoso", "virtuoso")
     mark("mix: ours over Virtuoso (remote mode) / Virtuoso, c=8", remote, REMOTE_TARGET, "run with --remote-virtuoso")

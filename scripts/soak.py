@@ -49,8 +49,8 @@ from server import running  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.store.build import open_store  # noqa: E402
 from server.store.dataset import Dataset  # noqa: E402
+from tests.hostile import HOSTILE  # noqa: E402
 
-BASE = "https://w3id.org/sistercities/"
 VALIDATION_SAMPLE = ROOT / "tests" / "fixtures" / "municipality-twin-cities.ttl"
 RATE_LIMITS_OFF = {f"SISTERCITIES_{kind}_RATE_LIMIT": "0" for kind in ("QUERY", "VALIDATE", "RECONCILE")}
 # The share of each family among the good requests.
@@ -70,28 +70,16 @@ class Call:
 
 
 def hostile_calls() -> dict[str, Call]:
-    def query(name: str, text: str, post: bool = False) -> Call:
-        if post:
-            headers = {"Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"}
-            return Call(f"hostile:{name}", "POST", "/sparql", True, content=text.encode(), headers=headers)
-        return Call(f"hostile:{name}", "GET", "/sparql", True, params={"query": text})
-
-    values = " ".join(f'"v{i}"' for i in range(40_000))
-    return {
-        c.kind: c
-        for c in (
-            query("cartesian", "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"),
-            query("path", f"SELECT ?x ?y WHERE {{ ?x (<{BASE}ontology#partOf>|^<{BASE}ontology#partOf>)* ?y }}"),
-            query("any_path", "SELECT (COUNT(*) AS ?n) WHERE { ?x (<urn:p>|!<urn:q>)* ?y }"),
-            query("regex", 'SELECT ?s WHERE { ?s ?p ?o FILTER(REGEX(STR(?o), "^(a|aa)*(b|c)+.*.*.*z$", "i")) }'),
-            query("construct", "CONSTRUCT { ?s ?p ?o . ?o ?q ?r } WHERE { ?s ?p ?o . ?o ?q ?r }"),
-            query("describe", "DESCRIBE ?s WHERE { ?s ?p ?o }"),
-            query("nesting", "SELECT * WHERE " + "{ " * 300 + "?s ?p ?o" + " }" * 300),
-            query("values", f"SELECT ?s WHERE {{ VALUES ?v {{ {values} }} ?s ?p ?v }}", post=True),
-            query("long", "SELECT * WHERE { ?s ?p ?o } LIMIT 1 #" + "x" * 900_000, post=True),
-            query("optionals", "SELECT * WHERE { ?s ?p ?o " + "OPTIONAL { ?s ?p ?o } " * 200 + "}"),
-        )
-    }
+    """The hostile queries of the test suite (tests/hostile.py), as calls."""
+    calls = {}
+    for hostile in HOSTILE:
+        request = hostile.request()
+        kind = f"hostile:{hostile.name}"
+        if request["method"] == "POST":
+            calls[kind] = Call(kind, "POST", "/sparql", True, content=request["content"], headers=request["headers"])
+        else:
+            calls[kind] = Call(kind, "GET", "/sparql", True, params=request["params"])
+    return calls
 
 
 class Mix:
@@ -191,8 +179,21 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-def client(url: str, mix: Mix, seed: int, deadline: float, budget: list[int], results: list, timeout: float) -> None:
+def address(call: Call, index: int, rng: random.Random, hostile_clients: int) -> dict[str, str]:
+    """Who sends a call: each soak client is an address of its own for its good requests, and the
+    hostile queries come from `hostile_clients` other addresses, as abuse comes from a few clients.
+    Given as X-Forwarded-For, which the server takes from a proxy on its own host (uvicorn's
+    forwarded_allow_ips), so per-client shares and rate limits see many clients, as in real life."""
+    if call.hostile:
+        return {"X-Forwarded-For": f"10.2.0.{rng.randrange(hostile_clients) + 1}"}
+    return {"X-Forwarded-For": f"10.1.{index // 250}.{index % 250 + 1}"}
+
+
+def client(
+    url: str, mix: Mix, index: int, seed: int, deadline: float, budget: list[int], results: list, options: dict
+) -> None:
     rng = random.Random(seed)
+    timeout = options["timeout"]
     limits = httpx.Limits(keepalive_expiry=2)  # the server closes idle connections after 5 s: not one it may be closing
     with httpx.Client(base_url=url, timeout=timeout, limits=limits) as http:
         while time.monotonic() < deadline:
@@ -209,7 +210,7 @@ def client(url: str, mix: Mix, seed: int, deadline: float, budget: list[int], re
                     params=call.params,
                     data=call.data,
                     content=call.content,
-                    headers=call.headers,
+                    headers={**(call.headers or {}), **address(call, index, rng, options["hostile_clients"])},
                 )
                 response.read()
                 result = Result(call.kind, call.hostile, response.status_code, time.perf_counter() - started)
@@ -252,6 +253,7 @@ def report(results: list[Result], sampler: Sampler, first: set[int], seconds: fl
         "hostile_requests": len(results) - len(good),
         "server_5xx": sum(1 for r in results if r.status is not None and r.status >= 500 and r.status != 503),
         "kinds": kinds,
+        "lookups": lookup_figures(results),
         "over_time": samples,
         "pss_mib_first_last_max": first_last_max(samples, "pss_mib"),
         "fds_first_last_max": first_last_max(samples, "fds"),
@@ -259,6 +261,22 @@ def report(results: list[Result], sampler: Sampler, first: set[int], seconds: fl
         "server_processes_seen": len(sampler.seen),
         "worker_restarts": len(sampler.seen - first),
         "processes_of_the_start_ended": ended,
+    }
+
+
+# The bounded lookups of the mix (benchmarks/bench.py), which the lookup lane answers.
+LOOKUP_KINDS = tuple(f"query:{k}" for k in ("point", "ask", "describe", "twins_in", "twins_out", "construct"))
+
+
+def lookup_figures(results: list[Result]) -> dict:
+    """Latency of the lookups together: the issue's "lookups p99 under 100 ms during the soak"."""
+    seconds = [r.seconds * 1000 for r in results if r.kind in LOOKUP_KINDS]
+    if not seconds:
+        return {}
+    return {
+        "requests": len(seconds),
+        "p50_ms": round(statistics.median(seconds), 1),
+        "p99_ms": round(percentile(seconds, 99), 1),
     }
 
 
@@ -272,6 +290,12 @@ def print_report(found: dict) -> None:
         f"failed good requests: {found['failed_good_requests']} of {found['good_requests']} "
         f"({100 * found['failed_good_share']:.2f}%) {found['failures_by_kind_and_status']}"
     )
+    lookups = found["lookups"]
+    if lookups:
+        print(
+            f"lookups ({', '.join(LOOKUP_KINDS)}): {lookups['requests']}, "
+            f"p50 {lookups['p50_ms']} ms, p99 {lookups['p99_ms']} ms"
+        )
     print(f"{'kind':28} {'requests':>8} {'p50 ms':>9} {'p99 ms':>9}  statuses")
     for kind, figures in found["kinds"].items():
         p50, p99 = figures["p50_ms"], figures["p99_ms"]
@@ -297,6 +321,9 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--hostile", type=float, default=0.05, help="share of hostile queries (default 0.05)")
+    parser.add_argument(
+        "--hostile-clients", type=int, default=2, help="addresses the hostile queries come from (default 2)"
+    )
     parser.add_argument("--max-requests", type=int, default=2_000_000, help="stop after this many requests")
     parser.add_argument("--sample-seconds", type=float, default=10.0, help="how often memory and fds are read")
     parser.add_argument("--seed", type=int, default=None)
@@ -333,9 +360,11 @@ def main() -> int:
         started = time.monotonic()
         deadline = started + args.minutes * 60
         budget = [args.max_requests]
-        timeout = 90.0  # beyond any time limit of the server's: an answer later than this is none
+        # Beyond the server's longest answer (a wait in line of twice the time limit, then the
+        # query itself) at its default limit: an answer later than this is none.
+        options = {"timeout": 120.0, "hostile_clients": args.hostile_clients}
         threads = [
-            threading.Thread(target=client, args=(url, mix, seed + i, deadline, budget, results, timeout))
+            threading.Thread(target=client, args=(url, mix, i, seed + i, deadline, budget, results, options))
             for i in range(args.concurrency)
         ]
         for thread in threads:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from server.namespaces import prefixes
 from server.query.cache import with_cache
 from server.query.engine import QueryEngine
+from server.query.lane import LookupLane
 from server.query.workers import ForkingZygote, Generation, MemorySource, WorkerPool
 from server.reconcile.keys import NAME_KEYS
 from server.settings import Settings
@@ -27,6 +28,13 @@ def make_engine(settings: Settings) -> QueryEngine:
     return with_cache(make_store_engine(settings), settings.result_cache_bytes)
 
 
+def lookup_lane(settings: Settings, namespaces: dict[str, str]) -> LookupLane | None:
+    """Bounded lookups answered in the HTTP process (server.query.lane), unless turned off."""
+    if not settings.lookup_threads:
+        return None
+    return LookupLane(settings.lookup_budget, settings.lookup_threads, namespaces)
+
+
 def make_store_engine(settings: Settings) -> QueryEngine:
     """The embedded store (in memory or on disk) or a remote SPARQL endpoint."""
     namespaces = prefixes(settings.base_iri)
@@ -44,6 +52,7 @@ def make_store_engine(settings: Settings) -> QueryEngine:
     dataset = Dataset.from_settings(settings)
     sizes = {"size": settings.query_workers, "reserved": settings.reserved_workers}
     limits = {"query_timeout": settings.query_timeout, "max_rows": settings.max_result_rows}
+    limits |= {"lane": lookup_lane(settings, namespaces), "client_share": settings.client_query_share}
     if settings.store_dir is None:
         source = MemorySource(dataset, store_extensions())
         return WorkerPool(ForkingZygote(source, namespaces), Generation.in_memory(source), **sizes, **limits)

@@ -98,6 +98,26 @@ class Settings(BaseSettings):
         "itself (pages, search, metadata): clients' queries never hold them, so pages do not wait "
         "behind public scans.",
     )
+    lookup_threads: int = Field(
+        4,
+        ge=0,
+        description="Threads of each HTTP process that answer bounded lookups themselves (queries reached "
+        "from a constant whose work stays under `lookup_budget`), without a query worker: they run at "
+        "the engine's speed and keep answering while hostile queries hold the workers; 0 sends every "
+        "query to the workers.",
+    )
+    lookup_budget: int = Field(
+        20_000,
+        gt=0,
+        description="Most bindings a query answered in the lookup lane may produce, step by step, as "
+        "bounded by counting from its constants and by the data's fan-outs before it runs.",
+    )
+    client_query_share: int = Field(
+        1,
+        ge=0,
+        description="Query workers one client (IP address) may hold at once; a query beyond it is "
+        "answered 429 with Retry-After rather than making every client wait; 0: no per-client share.",
+    )
     http_workers: int = Field(
         1,
         gt=0,

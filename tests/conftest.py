@@ -19,12 +19,14 @@ from tests.live import live_server
 
 TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures"
-# The servers the tests start take many requests from 127.0.0.1 in a short time: the per-client
-# rate limits are off for them unless a test turns one on (tests/test_guards.py does, by option).
+# The servers the tests start take many requests from 127.0.0.1 in a short time, often several
+# at once: the per-client rate limits and each client's share of the query workers are off for
+# them unless a test turns one on (tests/test_guards.py and tests/test_fairness.py do, by option).
 RATE_LIMITS_OFF = {
     "SISTERCITIES_QUERY_RATE_LIMIT": "0",
     "SISTERCITIES_VALIDATE_RATE_LIMIT": "0",
     "SISTERCITIES_RECONCILE_RATE_LIMIT": "0",
+    "SISTERCITIES_CLIENT_QUERY_SHARE": "0",
 }
 
 

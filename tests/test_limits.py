@@ -23,7 +23,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     args = ("--no-validate", "--query-timeout", str(TIME_LIMIT), "--workers", "2", "--max-result-rows", str(MAX_ROWS))
-    args += ("--result-cache-bytes", "0")  # every lookup must reach a query worker
+    # Every lookup must reach a query worker: no result cache, no lookup lane (tests/test_fairness.py
+    # has the lane's own tests).
+    args += ("--result-cache-bytes", "0", "--lookup-threads", "0")
     with live_server(*args, cache_dir=tmp_path_factory.mktemp("cache")) as server:
         yield server
 
@@ -56,7 +58,9 @@ def test_runaway_query_is_stopped_and_others_keep_answering(limited: Server) -> 
     assert outcome["status"] == 503, outcome
     assert "3 seconds" in outcome["text"]
     assert TIME_LIMIT <= outcome["seconds"] < TIME_LIMIT + 3, outcome
-    assert busiest > 1.5, "the runaway query should have used the CPU while it ran"
+    # It ran (its share of a busy machine is smaller: workers run at a lower priority than the
+    # HTTP process), and below it is shown to stop.
+    assert busiest > 0.5, "the runaway query should have used the CPU while it ran"
     assert len(latencies) >= 20
     assert statistics.median(latencies) < 0.1, latencies
     assert max(latencies) < 1.0, latencies
@@ -128,7 +132,8 @@ def one_public_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serv
 
 def test_pages_do_not_wait_behind_public_queries(one_public_worker: Server) -> None:
     """While a runaway query holds the only public worker, pages are built on the reserved one,
-    and another client's query waits for the public worker until the runaway is stopped."""
+    and another client's query (a scan: lookups need no worker) waits for the public worker until
+    the runaway is stopped."""
     url = one_public_worker.url
     runaway = threading.Thread(target=lambda: httpx.get(f"{url}/sparql", params={"query": CARTESIAN}, timeout=60))
     runaway.start()
@@ -140,7 +145,8 @@ def test_pages_do_not_wait_behind_public_queries(one_public_worker: Server) -> N
             assert client.get(path, headers={"Accept": "text/html"}).status_code == 200, path
             page_seconds.append(time.perf_counter() - started)
         started = time.perf_counter()
-        second_client = client.get("/sparql", params={"query": LOOKUP})
+        scan = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+        second_client = client.get("/sparql", params={"query": scan}, headers={"X-Forwarded-For": "10.0.0.2"})
         waited = time.perf_counter() - started
     runaway.join()
     assert max(page_seconds) < 1.0, page_seconds

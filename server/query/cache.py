@@ -74,7 +74,7 @@ class CachingEngine:
         if remembered is not None:
             self._entries.move_to_end(key)
             self.hits += 1
-            return dataclasses.replace(remembered, cached=True)
+            return dataclasses.replace(remembered, cached=True, in_lane=False)
         self.misses += 1
         answer = await self.engine.execute(request)
         self._remember(key, answer)

@@ -38,6 +38,7 @@ class QueryRequest:
     max_rows: int | None = None  # the engine's cap unless an internal query needs another
     internal: bool = False  # asked by the server itself (pages, search, metadata), not a client
     base_iri: str | None = None  # relative IRIs in the query resolve against it (the endpoint's IRI)
+    client: str | None = None  # who asks (an IP address), for each client's share of the workers
 
     @property
     def has_dataset(self) -> bool:
@@ -51,6 +52,7 @@ class QueryAnswer:
     truncated: bool = False
     max_rows: int | None = None
     cached: bool = False  # answered from the result cache (server.query.cache), not by the store
+    in_lane: bool = False  # a bounded lookup answered in the HTTP process (server.query.lane)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,22 @@ class EngineBusy(EngineError):
 
     def __str__(self) -> str:
         return f"All query workers stayed busy for {self.seconds:g} seconds; try again later."
+
+
+@dataclass
+class ClientOverShare(EngineError):
+    """This client already holds its share of the query workers: it may ask again when one of its
+    queries is over, while other clients' queries go on."""
+
+    share: int
+    retry_after: int
+
+    def __str__(self) -> str:
+        workers = "one query" if self.share == 1 else f"{self.share} queries"
+        return (
+            f"You already have {workers} running, your share of the query workers; "
+            f"send this one when it is over (retry after {self.retry_after} s)."
+        )
 
 
 @dataclass

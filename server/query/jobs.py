@@ -100,13 +100,17 @@ class Failed:
 Reply = Answered | Refused | Failed
 
 
-def run_job(view: StoreView, job: Job | ExportJob, prefixes: dict[str, str]) -> Reply:
-    """Evaluate one query (or export) and serialise its answer."""
+def run_job(view: StoreView, job: Job | ExportJob, prefixes: dict[str, str], within_cap: bool = False) -> Reply:
+    """Evaluate one query (or export) and serialise its answer; `within_cap` when the answer is
+    known to fit under the row cap (a bounded lookup): solutions are then written natively in
+    the requested format at once."""
     if isinstance(job, ExportJob):
         return run_export(view.store, job, prefixes)
     fmt = formats.by_key(job.format_key)
     try:
         answer = view.store.query(job.query, base_iri=job.base_iri, **view.dataset_of(job))
+        if within_cap and isinstance(answer, ox.QuerySolutions) and fmt.results is not None:
+            return Answered(answer.serialize(format=fmt.results))
         return serialised(answer, fmt, job.max_rows, prefixes)
     except SyntaxError as error:
         problem = syntax_problem(error)

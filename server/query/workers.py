@@ -29,6 +29,7 @@ import signal
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,6 +43,7 @@ import pyoxigraph as ox
 from server import formats
 from server.query.engine import (
     EXPORT_TIMEOUT,
+    ClientOverShare,
     DataVersion,
     EngineBusy,
     QueryAnswer,
@@ -50,6 +52,7 @@ from server.query.engine import (
     QueryTimeout,
 )
 from server.query.jobs import Answered, ExportJob, Job, Reply, StoreView, answer_of, run_job
+from server.query.lane import LookupLane, StoreLane
 from server.query.pool import SPAWN, PoolBusy, ProcessPool, Worker
 from server.store.build import Extension, memory_store, service_graphs
 from server.store.dataset import Dataset
@@ -57,6 +60,8 @@ from server.store.location import Build, StoreLocation
 
 log = logging.getLogger(__name__)
 
+
+WORKER_NICENESS = 5
 
 # --- Inside a worker ------------------------------------------------------------------------
 
@@ -91,6 +96,9 @@ def zygote_main(conn: Connection, source: MemorySource | None, prefixes: dict[st
     """Build the in-memory store if there is one, then fork a worker for every Fork asked for;
     exit when the pool goes away."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps killed workers
+    # The workers it forks inherit a lower CPU priority than the HTTP process: when scans hold
+    # every core, the lookups and pages answered there still get the CPU at once.
+    os.nice(WORKER_NICENESS)
     store = memory_store(source.dataset, source.extensions) if source is not None else None
     conn.send(("ready", len(store) if store is not None else 0))
     with contextlib.suppress(EOFError, OSError, KeyboardInterrupt):
@@ -172,6 +180,19 @@ class Generation:
         graphs = service_graphs(dataset.iris, source.extensions)
         return cls(DataVersion(dataset.version, dataset.last_modified), Fork(None, graphs))
 
+    @property
+    def key(self) -> str:
+        return self.order.path or f"memory:{self.version.tag}"
+
+    def open_view(self, source: MemorySource | None) -> StoreView:
+        """The store of this generation for this process (the lookup lane): the build on disk,
+        read-only, or the in-memory data built once more."""
+        if self.order.path is not None:
+            store = ox.Store.read_only(self.order.path)
+        else:
+            store = memory_store(source.dataset, source.extensions)
+        return StoreView(store, frozenset(self.order.service_graphs))
+
 
 class GenerationFactory:
     """Workers of one generation, forked by the shared zygote (server.query.pool.WorkerFactory)."""
@@ -202,11 +223,13 @@ class WorkerPool:
     """The QueryEngine over the embedded store: each query in an idle worker, within the time
     limit and the row cap.
 
-    Clients' queries hold at most `size` workers at once; `reserved` more are kept for the
-    bounded queries the server asks itself (pages, search, metadata), which may use any idle
-    worker. So a page never waits behind public scans, and pages still use every worker when
-    no client is querying. With a `location`, the live build is looked for at most every
-    `check_seconds`, and a new one is switched to.
+    Bounded lookups never take a worker: the `lane` answers them in this process
+    (server.query.lane). Clients' other queries hold at most `size` workers at once, and one
+    client at most `client_share` of them (beyond, ClientOverShare: a 429, while the others go
+    on); `reserved` more are kept for the bounded queries the server asks itself (pages, search,
+    metadata), which may use any idle worker. So neither a lookup nor a page waits behind public
+    scans. With a `location`, the live build is looked for at most every `check_seconds`, and a
+    new one is switched to.
     """
 
     def __init__(
@@ -219,12 +242,18 @@ class WorkerPool:
         reserved: int = 0,
         location: StoreLocation | None = None,
         check_seconds: float = 1.0,
+        lane: LookupLane | None = None,
+        client_share: int = 0,
     ) -> None:
         self.zygote = zygote
         self.first = first
         self.workers = size + reserved
         self.public_slots = asyncio.Semaphore(size)
         self.query_timeout = query_timeout
+        # A query waits in line for a worker up to twice the time limit: every query running
+        # ends within the limit, and each client has at most its share of them running or waiting,
+        # so the next worker freed comes to a query in line before it is turned away.
+        self.queue_wait = 2 * query_timeout
         self.max_rows = max_rows
         self.location = location
         self.check_seconds = check_seconds
@@ -233,6 +262,10 @@ class WorkerPool:
         self._marker = location.marker() if location else None
         self._switching = asyncio.Lock()
         self._retired: set[asyncio.Task] = set()
+        self.lane = lane
+        self.client_share = client_share
+        self._held: Counter[str] = Counter()  # workers each client holds now
+        self._lane_opening: asyncio.Task | None = None
 
     def launch(self) -> None:
         self.zygote.launch()
@@ -244,6 +277,8 @@ class WorkerPool:
     async def close(self) -> None:
         for task in self._retired:
             task.cancel()
+        if self.lane is not None:
+            self.lane.close()
         if self.serving is not None:
             await self.serving.pool.close()
         await asyncio.to_thread(self.zygote.close)
@@ -254,16 +289,45 @@ class WorkerPool:
 
     async def execute(self, request: QueryRequest) -> QueryAnswer:
         max_rows = request.max_rows or self.max_rows
-        reply = await self._run(Job.of(request, max_rows), self.query_timeout, request.internal)
+        answer = await self._in_lane(request, max_rows)
+        if answer is not None:
+            return answer
+        reply = await self._run(Job.of(request, max_rows), self.query_timeout, request.internal, request.client)
         return answer_of(reply, request, max_rows)
 
+    async def _in_lane(self, request: QueryRequest, max_rows: int) -> QueryAnswer | None:
+        """The answer from the lookup lane, when the query is a bounded lookup and the lane has the
+        store of the version being served; None otherwise."""
+        if self.lane is None or (plan := self.lane.plan(request)) is None:
+            return None
+        lane = self._store_lane()
+        return await self.lane.answer(lane, plan, request, max_rows) if lane is not None else None
+
+    def _store_lane(self) -> StoreLane | None:
+        generation = self.serving.generation
+        lane = self.lane.current(generation.key)
+        if lane is None and self._lane_opening is None:
+            self._lane_opening = asyncio.get_running_loop().create_task(self._open_lane(generation))
+        return lane
+
+    async def _open_lane(self, generation: Generation) -> None:
+        """Open the generation's store for the lane, off the event loop (an in-memory store is
+        built again); until then its lookups go to the workers."""
+        try:
+            view = await asyncio.to_thread(generation.open_view, self.zygote.source)
+            self.lane.serve(generation.key, view)
+        except (OSError, RuntimeError, ValueError) as error:
+            log.warning("the lookup lane could not open %s: %s", generation.key, error)
+        finally:
+            self._lane_opening = None
+
     async def export(self, fmt: formats.Format, path: Path, left_out: tuple[str, ...] = ()) -> None:
-        reply = await self._run(ExportJob(fmt.key, str(path), left_out), EXPORT_TIMEOUT, internal=False)
+        reply = await self._run(ExportJob(fmt.key, str(path), left_out), EXPORT_TIMEOUT, internal=False, client=None)
         if not isinstance(reply, Answered):
             raise QueryFailed(reply.message)
 
     async def _serve(self, generation: Generation) -> Serving:
-        pool = ProcessPool(GenerationFactory(self.zygote, generation), self.workers, acquire_timeout=self.query_timeout)
+        pool = ProcessPool(GenerationFactory(self.zygote, generation), self.workers, acquire_timeout=self.queue_wait)
         await pool.start()
         return Serving(generation, pool)
 
@@ -289,18 +353,34 @@ class WorkerPool:
             self._retired.add(task)
             task.add_done_callback(self._retired.discard)
 
-    async def _run(self, job: Job | ExportJob, timeout: float, internal: bool) -> Reply:
+    async def _run(self, job: Job | ExportJob, timeout: float, internal: bool, client: str | None) -> Reply:
         """Run a job in an idle worker; a worker still busy at the time limit is killed."""
         pool = self.serving.pool
         try:
-            async with self._slot(internal), pool.lease() as worker:
+            async with self._share(client, internal), self._slot(internal), pool.lease() as worker:
                 return await pool.call(worker, job, timeout)
         except PoolBusy:
-            raise EngineBusy(self.query_timeout) from None
+            raise EngineBusy(self.queue_wait) from None
         except TimeoutError:
             raise QueryTimeout(timeout) from None
         except (EOFError, OSError) as error:
             raise QueryFailed("The query worker stopped unexpectedly; the query was not answered.") from error
+
+    @contextlib.asynccontextmanager
+    async def _share(self, client: str | None, internal: bool) -> AsyncIterator[None]:
+        """Count the workers a client holds (or waits for); refuse one beyond its share at once."""
+        if internal or client is None or not self.client_share:
+            yield
+            return
+        if self._held[client] >= self.client_share:
+            raise ClientOverShare(self.client_share, retry_after=max(1, round(min(self.query_timeout, 5))))
+        self._held[client] += 1
+        try:
+            yield
+        finally:
+            self._held[client] -= 1
+            if not self._held[client]:
+                del self._held[client]
 
     @contextlib.asynccontextmanager
     async def _slot(self, internal: bool) -> AsyncIterator[None]:
@@ -311,7 +391,7 @@ class WorkerPool:
             return
         if self.public_slots.locked():  # wait_for costs a task: only when there is a wait
             try:
-                await asyncio.wait_for(self.public_slots.acquire(), timeout=self.query_timeout)
+                await asyncio.wait_for(self.public_slots.acquire(), timeout=self.queue_wait)
             except TimeoutError:
                 raise PoolBusy from None
         else:

@@ -37,7 +37,9 @@ SPARQL_UPDATE = "application/sparql-update"
 # One parameter under three names: Virtuoso reads format=, Joseki and Fuseki output=, others
 # results=; SPARQLWrapper sends all three (and some values twice, as a name and a media type).
 FORMAT_PARAMETERS = ("format", "output", "results")
-EXPOSED_HEADERS = "ETag, Last-Modified, Content-Location, Link, X-SPARQL-MaxRows, X-Data-Version, X-Cache, Vary"
+EXPOSED_HEADERS = (
+    "ETag, Last-Modified, Content-Location, Link, X-SPARQL-MaxRows, X-Data-Version, X-Cache, Server-Timing, Vary"
+)
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,8 @@ def answer_headers(answer: QueryAnswer) -> dict[str, str]:
         headers["X-SPARQL-MaxRows"] = str(answer.max_rows)
     if answer.cached:
         headers["X-Cache"] = "HIT"
+    if answer.in_lane:  # W3C Server Timing: which way the query went, for clients and tests
+        headers["Server-Timing"] = 'lane;desc="bounded lookup, answered without a query worker"'
     return headers
 
 
@@ -191,12 +195,18 @@ def answer_response(answer: QueryAnswer, extra: dict[str, str]) -> Response:
     return Response(answer.body, headers=headers, media_type=answer.result_format.media_type)
 
 
+def client_address(request: Request) -> str | None:
+    """Who asks, as uvicorn gives it (behind a proxy on this host, the address it forwards)."""
+    return request.client.host if request.client is not None else None
+
+
 async def run_query(request: Request, protocol: ProtocolRequest, fmt: formats.Format) -> Response:
     """Answer a query; a GET is a representation of the data like any other (304 when the client
     already holds this version of the answer), a POST is answered afresh."""
     shared = services(request)
     engine, endpoint = shared.engine, shared.settings.iris.service("sparql")
-    query = QueryRequest(protocol.query, fmt, protocol.default_graphs, protocol.named_graphs, base_iri=endpoint)
+    graphs = (protocol.default_graphs, protocol.named_graphs)
+    query = QueryRequest(protocol.query, fmt, *graphs, base_iri=endpoint, client=client_address(request))
 
     async def build(_: DataVersion) -> Response:
         return answer_response(await engine.execute(query), {})

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from server.query.engine import (
+    ClientOverShare,
     EngineBusy,
     EngineError,
     EngineUnavailable,
@@ -91,6 +92,8 @@ def from_engine_error(error: EngineError) -> HTTPProblem:
         return ServiceUnavailable(str(error))
     if isinstance(error, EngineBusy):
         return ServiceUnavailable(str(error), {"Retry-After": "5"})
+    if isinstance(error, ClientOverShare):
+        return TooManyRequests(str(error), {"Retry-After": str(error.retry_after)})
     if isinstance(error, EngineUnavailable):
         return BadGateway(str(error))
     if isinstance(error, QueryFailed):

@@ -1,0 +1,255 @@
+"""The lookup lane: bounded lookups answered in this process, at the engine's own speed.
+
+A point lookup costs pyoxigraph tens of microseconds, while a round trip to a worker process
+costs several times that; and a lookup that waits behind hostile queries for a worker is a
+lookup refused. So a query whose work is bounded before it starts is answered here (small work in
+the event loop itself, larger work in a thread: pyoxigraph releases the GIL while it evaluates)
+and never takes a worker: it cannot run away, so it needs no process that can be killed.
+
+Bounded means (server.query.bounded) that every pattern is reached from a constant, and that the
+bindings the patterns can produce, step by step, stay under `budget`. Each step is bounded by its
+predicate's fan-out in this data version, the most values one subject has for it (forward) or
+the most subjects one value has (backward), counted once per predicate in the background; a
+step from a constant whose fan-out is unknown or too large (rdf:type's objects, a variable
+predicate) is counted by the engine instead, up to the budget; a step forward from a variable
+with no known fan-out sends the query to the workers. Every step from a constant is bounded, not
+only the one the plan starts from, since the engine may start from any of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from server.query.bounded import Lookup, Step, Term, read_lookup, steps
+from server.query.engine import QueryAnswer, QueryRequest
+from server.query.jobs import Job, StoreView, answer_of, run_job
+
+log = logging.getLogger(__name__)
+
+INLINE_WORK = 2_000  # bindings evaluated in the event loop itself (about a millisecond at most)
+PLANS_KEPT = 4096
+# A lookup is a few lines: a longer text is not read here (reading costs the event loop time
+# in proportion to the text; a query of 40,000 VALUES would hold it for a tenth of a second).
+LONGEST_LOOKUP = 4096  # plans of recent query texts (a lookup's text differs only in its IRI)
+
+
+@dataclass(frozen=True)
+class Plan:
+    lookup: Lookup
+    steps: list[Step]
+
+
+def plan_of(query: str) -> Plan | None:
+    lookup = read_lookup(query)
+    if lookup is None:
+        return None
+    if lookup.describes:
+        return Plan(lookup, [])
+    ordered = steps(lookup)
+    return Plan(lookup, ordered) if ordered is not None else None
+
+
+class FanOuts:
+    """The most values one subject has for a predicate ("out"), and the most subjects one value
+    has for it ("in"), in one store: counted once each, in the background, the first time a
+    lookup needs it, so that most lookups are bounded without counting anything themselves.
+    Each count scans that predicate's triples once per data version (seconds for millions)."""
+
+    def __init__(self, store: ox.Store, counter: ThreadPoolExecutor) -> None:
+        self.store = store
+        self.counter = counter
+        self.known: dict[tuple[str, str], int] = {}
+        self.asked: set[tuple[str, str]] = set()
+        self.lock = threading.Lock()
+
+    def get(self, direction: str, predicate: str) -> int | None:
+        """The fan-out of a predicate in a direction, or None while it is counted."""
+        key = (direction, predicate)
+        found = self.known.get(key)
+        if found is None:
+            with self.lock:
+                if key not in self.asked:
+                    self.asked.add(key)
+                    self.counter.submit(self._count, key)
+        return found
+
+    def _count(self, key: tuple[str, str]) -> None:
+        direction, predicate = key
+        end = "?s" if direction == "out" else "?o"
+        counted = f"SELECT {end} (COUNT(*) AS ?n) WHERE {{ ?s <{predicate}> ?o }} GROUP BY {end}"
+        query = f"SELECT (MAX(?n) AS ?m) WHERE {{ {counted} }}"
+        try:
+            row = next(iter(self.store.query(query)))
+            self.known[key] = int(row["m"].value) if row["m"] is not None else 0
+        except (OSError, RuntimeError, ValueError) as error:  # a store gone with its version
+            log.warning("could not count the fan-out of %s: %s", predicate, error)
+
+
+def expand(written: str, prefixes: dict[str, str]) -> str | None:
+    """An IRI as written (<...> or a prefixed name) as a full IRI; None when it cannot be read
+    here (a relative IRI, a prefix the query does not declare): the query then goes to a worker."""
+    if written.startswith("<"):
+        iri = written[1:-1]
+        return iri if ":" in iri else None
+    prefix, _, local = written.partition(":")
+    namespace = prefixes.get(prefix)
+    return namespace + local if namespace is not None else None
+
+
+class Bound:
+    """Whether one plan stays under the budget over one store."""
+
+    def __init__(self, store: ox.Store, fan_outs: FanOuts, budget: int) -> None:
+        self.store = store
+        self.fan_outs = fan_outs
+        self.budget = budget
+
+    def work(self, plan: Plan, base_iri: str | None) -> int | None:
+        """The most bindings the plan can produce over this store, or None beyond the budget (or
+        while a fan-out it needs is being counted).
+
+        Every step from a constant is bounded on its own, whatever the plan's order, since the
+        engine may start from any of them."""
+        if plan.lookup.describes:
+            return self.described(plan, base_iri)
+        anchored = {id(s): self.anchored(s, plan, base_iri) for s in plan.steps if is_anchored(s)}
+        if any(n > self.budget for n in anchored.values()):
+            return None
+        rows, work = 1, 0
+        for step in plan.steps:
+            fan = anchored.get(id(step))
+            if fan is None:
+                fan = self.fan_out("out", step.pattern.predicate, plan)
+                if fan is None:
+                    return None
+            rows = rows * max(fan, 1) if step.pattern.optional else rows * fan
+            work += rows
+            if work > self.budget:
+                return None
+        return work
+
+    def described(self, plan: Plan, base_iri: str | None) -> int | None:
+        """DESCRIBE <iri>...: the triples of each resource (the engine adds those of blank nodes
+        it points to, which are few and bounded alike)."""
+        counts = [self.from_constant(("const", iri), None, None, plan, base_iri) for iri in plan.lookup.describes]
+        return sum(counts) if sum(counts) <= self.budget else None
+
+    def anchored(self, step: Step, plan: Plan, base_iri: str | None) -> int:
+        """A bound on a step from a constant: the predicate's fan-out in that direction when it is
+        known and within the budget, otherwise the triples counted."""
+        p = step.pattern
+        known = self.fan_out("out" if step.forward else "in", p.predicate, plan)
+        if known is not None and known <= self.budget:
+            return known
+        predicate = p.predicate if p.predicate[0] == "const" else None
+        obj = p.object if p.object[0] == "const" else None
+        return self.from_constant(p.subject, predicate, obj, plan, base_iri)
+
+    def fan_out(self, direction: str, predicate: Term, plan: Plan) -> int | None:
+        """The predicate's fan-out; None for a variable predicate, whose bound would take a scan
+        of the whole store to count (a step from a constant is then counted; from a variable, the
+        query goes to a worker)."""
+        if predicate[0] != "const":
+            return None
+        iri = expand(predicate[1], plan.lookup.prefixes)
+        return self.fan_outs.get(direction, iri) if iri is not None else None
+
+    def from_constant(
+        self, subject: Term, predicate: Term | None, obj: Term | None, plan: Plan, base_iri: str | None
+    ) -> int:
+        """How many triples match, counted by the engine up to one more than the budget (the
+        cheapest way found: iterating in Python costs more per triple than a query to start)."""
+        given = (subject, predicate, obj)
+        terms = " ".join(t[1] if t is not None and t[0] == "const" else f"?v{i}" for i, t in enumerate(given))
+        prologue = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in plan.lookup.prefixes.items())
+        if plan.lookup.base is not None:
+            prologue = f"BASE <{plan.lookup.base}>\n" + prologue
+        limit = self.budget + 1
+        query = f"{prologue}SELECT (COUNT(*) AS ?n) WHERE {{ SELECT * WHERE {{ {terms} }} LIMIT {limit} }}"
+        row = next(iter(self.store.query(query, base_iri=base_iri)))
+        return int(row["n"].value)
+
+
+def is_anchored(step: Step) -> bool:
+    """A step from a constant: forward from a constant subject, or backward from a constant object."""
+    return step.pattern.subject[0] == "const" or not step.forward
+
+
+class StoreLane:
+    """The lane over one store (one data version)."""
+
+    def __init__(self, view: StoreView, budget: int, prefixes: dict[str, str], counter: ThreadPoolExecutor) -> None:
+        self.view = view
+        self.prefixes = prefixes
+        self.bound = Bound(view.store, FanOuts(view.store, counter), budget)
+
+    def work(self, plan: Plan, request: QueryRequest) -> int | None:
+        """The bound on the plan's work over this store, or None when it goes to a worker."""
+        try:
+            return self.bound.work(plan, request.base_iri)
+        except (SyntaxError, OSError, RuntimeError, ValueError):  # the workers will report it
+            return None
+
+    def answer(self, request: QueryRequest, max_rows: int, work: int) -> QueryAnswer:
+        reply = run_job(self.view, Job.of(request, max_rows), self.prefixes, within_cap=work <= max_rows)
+        return dataclasses.replace(answer_of(reply, request, max_rows), in_lane=True)
+
+
+class LookupLane:
+    """Plans queries, and answers the bounded ones in a few threads of this process."""
+
+    def __init__(self, budget: int, threads: int, prefixes: dict[str, str]) -> None:
+        self.budget = budget
+        self.prefixes = prefixes
+        self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lookup")
+        self.counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fan-out")
+        self._plans: OrderedDict[str, Plan | None] = OrderedDict()
+        self._lanes: dict[str, StoreLane] = {}
+        self.answered = 0
+
+    def plan(self, request: QueryRequest) -> Plan | None:
+        """The plan of a request the lane may answer: a query of the subset over the store's own
+        dataset (no protocol graphs)."""
+        if request.has_dataset or len(request.query) > LONGEST_LOOKUP:
+            return None
+        if request.query in self._plans:
+            self._plans.move_to_end(request.query)
+            return self._plans[request.query]
+        plan = plan_of(request.query)
+        self._plans[request.query] = plan
+        if len(self._plans) > PLANS_KEPT:
+            self._plans.popitem(last=False)
+        return plan
+
+    def current(self, key: str) -> StoreLane | None:
+        """The lane over the store of the data version `key`, if it is open."""
+        return self._lanes.get(key)
+
+    def serve(self, key: str, view: StoreView) -> None:
+        """Answer over the store of another data version (`key`); the previous one is dropped."""
+        self._lanes = {key: StoreLane(view, self.budget, self.prefixes, self.counter)}
+
+    async def answer(self, lane: StoreLane, plan: Plan, request: QueryRequest, max_rows: int) -> QueryAnswer | None:
+        """The answer, or None when the query is not bounded over this store. Small work is done
+        at once in the event loop (handing it to a thread costs more than the lookup itself);
+        larger work, still bounded, in a thread, so the loop goes on serving others."""
+        work = lane.work(plan, request)
+        if work is None:
+            return None
+        self.answered += 1
+        if work <= INLINE_WORK:
+            return lane.answer(request, max_rows, work)
+        return await asyncio.get_running_loop().run_in_executor(self.threads, lane.answer, request, max_rows, work)
+
+    def close(self) -> None:
+        self.threads.shutdown(wait=False, cancel_futures=True)
+        self.counter.shutdown(wait=False, cancel_futures=True)
+        self._lanes.clear()
