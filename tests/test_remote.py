@@ -44,19 +44,25 @@ def oxigraph_command() -> str:
     return found
 
 
-@pytest.fixture(scope="module")
-def dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def write_dump(directory: Path) -> Path:
     """The dump as the README says to load it (`sistercities dump --format nquads --with-name-index`)."""
-    path = tmp_path_factory.mktemp("dump") / "dump.nq"
+    path = directory / "dump.nq"
     command = [sys.executable, "-m", "server", "dump", "--format", "nquads", "--with-name-index", "-o", str(path)]
     subprocess.run(command, check=True)
     return path
 
 
 @pytest.fixture(scope="module")
-def oxigraph_endpoint(tmp_path_factory: pytest.TempPathFactory, dump: Path) -> Iterator[str]:
-    """`oxigraph serve-read-only` over a store loaded with the dump."""
+def dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_dump(tmp_path_factory.mktemp("dump"))
+
+
+@pytest.fixture(scope="module")
+def oxigraph_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`oxigraph serve-read-only` over a store loaded with the dump (its own: other modules import
+    this fixture alone)."""
     work = tmp_path_factory.mktemp("oxigraph")
+    dump = write_dump(work)
     oxigraph = oxigraph_command()
     subprocess.run(
         [oxigraph, "load", "--location", str(work / "store"), "--file", str(dump)], check=True, capture_output=True
