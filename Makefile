@@ -26,7 +26,7 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-## Debian packages the tests use: headless Chromium for the browser tests, jemalloc for --worker-malloc, curl, HAProxy for the replicas.
+## Debian packages the tests use: headless Chromium for the browser tests, jemalloc for --worker-malloc, curl, HAProxy for the replicas, Virtuoso.
 system-deps:
 	@scripts/install-system-deps.sh
 
@@ -41,7 +41,7 @@ format: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/sistercities validate
 
-## Benchmark the SPARQL mix against oxigraph, and the pages (docs/benchmarks.md); ARGS="--quick --workloads pages".
+## Benchmark the SPARQL mix against oxigraph and Virtuoso, and the pages (docs/benchmarks.md); ARGS="--quick --workloads pages".
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(ARGS)
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs, when they are missing: headless Chromium
 # (and its driver) for the browser tests, jemalloc for the test of `serve --worker-malloc`, and
-# curl for the client-compatibility tests (tests/test_clients.py), and HAProxy for the replicas
-# behind a load balancer (scripts/replicas.py, tests/test_replicas.py).
+# curl for the client-compatibility tests (tests/test_clients.py), HAProxy for the replicas
+# behind a load balancer (scripts/replicas.py, tests/test_replicas.py), and Virtuoso 7 for the
+# tests of remote mode over Virtuoso (tests/test_remote.py, started by benchmarks/virtuoso.py).
 # Uses sudo when not root.
 set -euo pipefail
 missing=()
@@ -10,6 +11,7 @@ missing=()
 [ -f /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] || missing+=(libjemalloc2)
 [ -x /usr/bin/curl ] || missing+=(curl)
 [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+[ -x /usr/bin/virtuoso-t ] || missing+=(virtuoso-opensource-7)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

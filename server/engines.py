@@ -47,6 +47,7 @@ def make_store_engine(settings: Settings) -> QueryEngine:
             settings.max_result_rows,
             settings.base_iri,
             namespaces,
+            settings.sparql_default_graph,
         )
     dataset = Dataset.from_settings(settings)
     sizes = {"size": settings.query_workers, "reserved": settings.reserved_workers}

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         "`sistercities dump --format nquads --with-name-index` (its default graph is the merge of "
         "the named graphs).",
     )
+    sparql_default_graph: str | None = Field(
+        None,
+        description="In remote mode, for a store whose default graph is the union of all its graphs "
+        "(Virtuoso): the graph into which the dump's default graph was loaded. Queries that name no dataset "
+        "are sent with it as `default-graph-uri` and with the store's other graphs as `named-graph-uri`, so "
+        "that the store answers over the dump's dataset exactly.",
+    )
     query_timeout: float = Field(
         30.0,
         gt=0,

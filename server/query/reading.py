@@ -65,6 +65,7 @@ _OPAQUE = re.compile(
 )
 _SERVICE = re.compile(r"(?<![?$:\w])SERVICE(?![\w:-])", re.IGNORECASE)
 _GRAPH_VARIABLE = re.compile(r"(?<![?$:\w])GRAPH\s*[?$]", re.IGNORECASE)
+_GRAPH = re.compile(r"(?<![?$:\w])GRAPH(?![\w:-])", re.IGNORECASE)
 _FROM = re.compile(r"(?<![?$:\w])FROM(?![\w:-])", re.IGNORECASE)
 
 
@@ -85,6 +86,17 @@ def service_targets(query: str) -> list[str | None]:
 def uses_service(query: str) -> bool:
     """True when the query calls another endpoint (SERVICE), outside strings, IRIs and comments."""
     return bool(service_targets(query))
+
+
+def names_dataset(query: str) -> bool:
+    """True when the query names its own dataset (FROM, FROM NAMED), outside strings, IRIs and comments."""
+    return _FROM.search(_OPAQUE.sub(" ", query)) is not None
+
+
+def uses_named_graphs(query: str) -> bool:
+    """True when the query has a GRAPH pattern (outside strings, IRIs and comments): only then do
+    the dataset's named graphs matter to its answer."""
+    return _GRAPH.search(_OPAQUE.sub(" ", query)) is not None
 
 
 def enumerates_graphs(query: str) -> bool:

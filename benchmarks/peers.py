@@ -1,0 +1,248 @@
+"""Virtuoso beside ours and `oxigraph serve` in benchmarks/bench.py: setting it up (and our
+server over it, remote mode), the side-by-side table of every target, and the issue's targets
+marked met / not met. Kept out of bench.py, which measures; this module knows Virtuoso.
+
+Virtuoso answers over the same dataset as the others: the dump's default graph is loaded into
+virtuoso.DEFAULT_GRAPH and every request names it as `default-graph-uri` (none of the mix's
+queries uses GRAPH ?g); our server over Virtuoso does the same with `--sparql-default-graph`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import virtuoso
+
+# Kinds whose answers a peer gives differently by design, with the reason printed: the figures are
+# still measured (the peer does its own, larger, work), the answers are not counted as mismatches.
+KNOWN_DIFFERENCES = {
+    "virtuoso": {
+        "describe": "Virtuoso's DESCRIBE also gives the triples where the resource is the object "
+        "(oxigraph's gives those where it is the subject, and blank nodes below them)",
+        "label_search": "LIMIT 20 without ORDER BY: any 20 of the matches are a right answer, and Virtuoso "
+        "picks others than oxigraph when there are more; the numbers of rows must still agree",
+    },
+}
+KNOWN_DIFFERENCES["ours over virtuoso"] = KNOWN_DIFFERENCES["virtuoso"]
+
+# The issue's targets (#12), at concurrency 8.
+LIGHT_KINDS = ("point", "ask", "twins_out", "twins_in", "describe", "construct")
+LIGHT_TARGET = 0.5  # each light kind, ours / oxigraph serve
+MIX_TARGET = 1.0  # the mix, ours / oxigraph serve (cache off)
+CACHED_MIX_TARGET = 1.0  # the mix with our result cache on, ours / Virtuoso
+REMOTE_TARGET = 0.8  # the mix, ours over Virtuoso (cache off) / Virtuoso directly
+KIND_ESTIMATE = "concurrency / mean latency within the mix, by Little's law"
+ORDER = ("ours", "oxigraph", "virtuoso", "ours over virtuoso")
+
+
+def available(install: bool) -> str | None:
+    """None when Virtuoso can run, else why it is skipped; installs it first with `install`."""
+    if virtuoso.installed():
+        return None
+    if install:
+        virtuoso.install()
+        return None if virtuoso.installed() else f"apt-get install {virtuoso.PACKAGE} did not give {virtuoso.SERVER}"
+    return (
+        f"Virtuoso is skipped: {virtuoso.SERVER} is not installed (Debian's {virtuoso.PACKAGE}); "
+        "pass --install-peers to install it"
+    )
+
+
+@dataclass
+class VirtuosoSetup:
+    """Virtuoso's database for one dataset, kept between runs while the data version is the same."""
+
+    directory: Path
+    version: str
+    load_seconds: float | None = None  # bulk load + checkpoint, when loaded in this run
+
+    @property
+    def stamp(self) -> Path:
+        return self.directory.parent / "virtuoso.version"
+
+    def current(self) -> bool:
+        return self.stamp.is_file() and self.stamp.read_text().strip() == self.version
+
+    def load(self, dump: Path, memory_bytes: int) -> None:
+        """A fresh database loaded with `dump` (bulk loader, then checkpoint), then stopped."""
+        shutil.rmtree(self.directory, ignore_errors=True)
+        self.stamp.unlink(missing_ok=True)
+        store = virtuoso.start(self.directory, memory_bytes)
+        try:
+            self.load_seconds = round(virtuoso.load_nquads(store, dump), 2)
+        finally:
+            store.stop()
+        self.stamp.write_text(self.version + "\n")
+
+    def start(self, memory_bytes: int) -> tuple[virtuoso.Virtuoso, float]:
+        """Start on the loaded database; returns it and the seconds to its first SPARQL answer."""
+        started = time.perf_counter()
+        store = virtuoso.start(self.directory, memory_bytes)
+        try:
+            virtuoso.wait_for_sparql(store)
+        except BaseException:
+            store.stop()
+            raise
+        return store, round(time.perf_counter() - started, 2)
+
+
+def query_params() -> str:
+    """What every request to Virtuoso's /sparql carries before `query=`: the dataset."""
+    return f"default-graph-uri={quote(virtuoso.DEFAULT_GRAPH, safe='')}&"
+
+
+def remote_options(endpoint: str) -> list[str]:
+    """Options of `sistercities serve` over Virtuoso: remote mode, every request evaluated."""
+    return [
+        "--sparql-endpoint",
+        endpoint,
+        "--sparql-default-graph",
+        virtuoso.DEFAULT_GRAPH,
+        "--result-cache-bytes",
+        "0",
+    ]
+
+
+def expected_difference(target: str, kind: str) -> str | None:
+    return KNOWN_DIFFERENCES.get(target, {}).get(kind)
+
+
+# --- The table of every target and the targets of the issue ---------------------------------
+
+
+def fmt(value: object, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else round(a / b, 3)
+
+
+def throughput(figures: dict, kind: str, target: str) -> float | None:
+    return figures.get("rows", {}).get(kind, {}).get(target, {}).get("throughput_rps")
+
+
+def print_side_by_side(peer_figures: dict, out) -> None:
+    """Per concurrency: each kind's throughput on every target, with the ratios the issue asks."""
+    for conc, figures in peer_figures.items():
+        names = [n for n in ORDER if n in figures["targets"]]
+        head = f"{'c=' + conc:<5} {'kind':<13}" + "".join(f" {n + ' r/s':>22}" for n in names)
+        head += f" {'ours/oxi':>9} {'ours/virt':>9}" + (
+            f" {'remote/virt':>11}" if "ours over virtuoso" in names else ""
+        )
+        out.write(head + "\n")
+        for kind, row in figures["rows"].items():
+            line = f"{'':<5} {kind:<13}" + "".join(f" {fmt(row.get(n, {}).get('throughput_rps')):>22}" for n in names)
+            line += f" {fmt(ratio_of(row, 'ours', 'oxigraph'), 2):>9} {fmt(ratio_of(row, 'ours', 'virtuoso'), 2):>9}"
+            if "ours over virtuoso" in names:
+                line += f" {fmt(ratio_of(row, 'ours over virtuoso', 'virtuoso'), 2):>11}"
+            out.write(line + "\n")
+        out.write(f"      (kinds: {KIND_ESTIMATE})\n")
+        p50 = {n: figures["rows"]["mix"].get(n, {}).get("p50_ms") for n in names}
+        out.write("      mix p50 (ms): " + ", ".join(f"{n} {fmt(v, 3)}" for n, v in p50.items()) + "\n")
+        cpu = figures.get("cpu_ms_per_request", {})
+        out.write("      CPU per request (ms): " + ", ".join(f"{n} {fmt(cpu.get(n), 3)}" for n in names) + "\n")
+        if any(figures.get("errors", {}).values()):
+            out.write(f"      ERRORS: {figures['errors']}\n")
+
+
+def ratio_of(row: dict, a: str, b: str) -> float | None:
+    return ratio(row.get(a, {}).get("throughput_rps"), row.get(b, {}).get("throughput_rps"))
+
+
+def markdown_side_by_side(peer_figures: dict) -> list[str]:
+    lines = []
+    for conc, figures in peer_figures.items():
+        names = [n for n in ORDER if n in figures["targets"]]
+        remote = "ours over virtuoso" in names
+        lines.append(f"\nConcurrency {conc}, requests per second (the mix measured; kinds: {KIND_ESTIMATE}):\n")
+        lines.append(
+            "| kind | "
+            + " | ".join(names)
+            + " | ours / oxigraph | ours / Virtuoso |"
+            + (" ours over Virtuoso / Virtuoso |" if remote else "")
+        )
+        lines.append("|---|" + "---:|" * (len(names) + 2 + remote))
+        for kind, row in figures["rows"].items():
+            cells = [f"**{kind}**" if kind == "mix" else kind]
+            cells += [fmt(row.get(n, {}).get("throughput_rps")) for n in names]
+            cells += [fmt(ratio_of(row, "ours", "oxigraph"), 2), fmt(ratio_of(row, "ours", "virtuoso"), 2)]
+            if remote:
+                cells.append(fmt(ratio_of(row, "ours over virtuoso", "virtuoso"), 2))
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def verdict(value: float | None, goal: float) -> str:
+    return "not measured" if value is None else ("met" if value >= goal else "not met")
+
+
+def issue_targets(peer_figures: dict, cache_on: bool) -> list[dict]:
+    """The issue's throughput targets at concurrency 8, each met / not met / not measured."""
+    figures = peer_figures.get("8", {})
+    rows = figures.get("rows", {})
+    marks = []
+
+    def mark(what: str, value: float | None, goal: float, why_not: str = "") -> None:
+        entry = {"what": what, "value": value, "goal": f">= {goal}", "verdict": verdict(value, goal)}
+        if value is None and why_not:
+            entry["why_not_measured"] = why_not
+        marks.append(entry)
+
+    for kind in LIGHT_KINDS:
+        if kind in rows:
+            mark(f"{kind}: ours / oxigraph serve, c=8", ratio_of(rows[kind], "ours", "oxigraph"), LIGHT_TARGET)
+    if cache_on:
+        mark("mix, cache off: ours / oxigraph serve, c=8", None, MIX_TARGET, "this run had our result cache on")
+        cached = ratio_of(rows.get("mix", {}), "ours", "virtuoso")
+        mark("mix, result cache on: ours / Virtuoso, c=8", cached, CACHED_MIX_TARGET, "Virtuoso was not run")
+    else:
+        mark(
+            "mix, cache off: ours / oxigraph serve, c=8", ratio_of(rows.get("mix", {}), "ours", "oxigraph"), MIX_TARGET
+        )
+        mark(
+            "mix, result cache on: ours / Virtuoso, c=8",
+            None,
+            CACHED_MIX_TARGET,
+            "this run had our result cache off (run with --server-args '--client-query-share 0' for it)",
+        )
+    remote = ratio_of(rows.get("mix", {}), "ours over virtuoso", "virtuoso")
+    mark("mix: ours over Virtuoso (remote mode) / Virtuoso, c=8", remote, REMOTE_TARGET, "run with --remote-virtuoso")
+    return marks
+
+
+def print_targets(marks: list[dict], out) -> None:
+    for m in marks:
+        extra = f" [{m['why_not_measured']}]" if "why_not_measured" in m else ""
+        out.write(f"  {m['verdict']}: {m['what']} = {fmt(m['value'], 3)} (target {m['goal']}){extra}\n")
+
+
+def markdown_targets(marks: list[dict]) -> list[str]:
+    lines = [""]
+    for m in marks:
+        extra = f" ({m['why_not_measured']})" if "why_not_measured" in m else ""
+        lines.append(f"- **{m['verdict']}**: {m['what']} = {fmt(m['value'], 3)} (target {m['goal']}){extra}")
+    return lines
+
+
+def describe_setup(report: dict) -> str:
+    """One line on how Virtuoso was run, for the printed report."""
+    peer = report.get("virtuoso")
+    if not peer:
+        return ""
+    if "skipped" in peer:
+        return f"  {peer['skipped']}\n"
+    return (
+        f"  Virtuoso {peer.get('version', '')}: loaded in {fmt(peer.get('load_seconds'), 1)} s (bulk loader and "
+        f"checkpoint; - when reused), first answer after start {fmt(peer.get('start_seconds'), 2)} s, buffer pool "
+        f"{peer['memory_mb']} MB, default graph {json.dumps(peer['default_graph'])} named as default-graph-uri\n"
+    )
