@@ -277,6 +277,8 @@ class WorkerPool:
     async def close(self) -> None:
         for task in self._retired:
             task.cancel()
+        if self._lane_opening is not None:
+            self._lane_opening.cancel()
         if self.lane is not None:
             self.lane.close()
         if self.serving is not None:
