@@ -124,3 +124,20 @@ def test_a_load_without_any_index_still_searches_but_cannot_reconcile(tmp_path: 
     ):
         assert found(http, "kuo") == ["/doc/place/x"]
         assert http.post("/reconcile", data={"queries": json.dumps(RECONCILE)}).status_code == 503
+
+
+def test_triples_loaded_into_a_named_graph_are_indexed(tmp_path: Path) -> None:
+    """The index reads every data graph, not only the default graph (a load with --graph)."""
+    data = tmp_path / "d.ttl"
+    data.write_text(
+        '<https://w3id.org/sistercities/id/place/x> <http://www.w3.org/2004/02/skos/core#prefLabel> "Kuopio"@fi .\n'
+    )
+    store = tmp_path / "store"
+    sistercities("load", "--store", str(store), "--graph", "https://example.org/g", str(data))
+    with (
+        live_server("--store", str(store), "--no-validate", cache_dir=tmp_path / "c") as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
+        assert found(http, "Kuopoi") == ["/doc/place/x"]  # two letters swapped: a word of the index
+        answer = http.post("/reconcile", data={"queries": json.dumps({"q": {"query": "kuopio"}})})
+        assert [r["id"] for r in answer.json()["q"]["result"]] == ["place/x"]

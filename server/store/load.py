@@ -246,7 +246,8 @@ def load(
     counted_after = time.monotonic() - started if figures else None
     if options.search_keys is None:
         return Loaded(build, figures, live_after, counted_after)
-    write_name_table(ox.Store.read_only(str(build.path)), iris, options.search_keys, build.path)
+    store = ox.Store.read_only(str(build.path))
+    write_name_table(store, iris, options.search_keys, build.path, build.record.service_graphs)
     return Loaded(build, figures, live_after, counted_after, time.monotonic() - started)
 
 

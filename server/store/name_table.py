@@ -127,16 +127,25 @@ class _Writer:
         self.names.clear()
 
 
-def searched_names(store: ox.Store) -> Iterator[tuple[str, str]]:
-    """(IRI, name) for every name of every IRI, one streamed query."""
+def data_graphs(store: ox.Store, hidden: Iterable[str]) -> list[ox.NamedNode | ox.DefaultGraph]:
+    """The graphs of the data: the default graph and every named graph but the service's own (a
+    load may put its triples in a named graph, and quads keep theirs)."""
+    left_out = set(hidden)
+    return [ox.DefaultGraph(), *(g for g in store.named_graphs() if g.value not in left_out)]
+
+
+def searched_names(store: ox.Store, data: list[ox.NamedNode | ox.DefaultGraph]) -> Iterator[tuple[str, str]]:
+    """(IRI, name) for every name of every IRI in the data graphs, one streamed query."""
     names = " ".join(f"<{p}>" for p in SEARCHED_NAMES)
     query = f"SELECT ?s ?name WHERE {{ VALUES ?p {{ {names} }} ?s ?p ?name FILTER(isIRI(?s) && isLiteral(?name)) }}"
-    for row in store.query(query):
+    for row in store.query(query, default_graph=data):
         yield row["s"].value, row["name"].value
 
 
-def write_name_table(store: ox.Store, iris: Iris, keys: KeyMaker, directory: Path) -> Path:
-    """Write the table of a build's names into its directory (streamed; a batch in memory at most)."""
+def write_name_table(store: ox.Store, iris: Iris, keys: KeyMaker, directory: Path, hidden: Iterable[str] = ()) -> Path:
+    """Write the table of the names in a build's data graphs (all but the `hidden` service graphs)
+    into its directory, streamed: a batch in memory at most."""
+    data = data_graphs(store, hidden)
     final = directory / NAME_TABLE_FILE
     pending = directory / f".{NAME_TABLE_FILE}.{os.getpid()}"
     pending.unlink(missing_ok=True)
@@ -144,9 +153,9 @@ def write_name_table(store: ox.Store, iris: Iris, keys: KeyMaker, directory: Pat
     try:
         db.executescript(PRAGMAS + SCHEMA)
         writer = _Writer(db, iris.thing_space)
-        for subject, predicate, key in name_index_entries(store, iris, keys):
+        for subject, predicate, key in name_index_entries(store, iris, keys, data):
             writer.key(subject.value, predicate, key)
-        for subject, name in searched_names(store):
+        for subject, name in searched_names(store, data):
             writer.name(subject, name)
         writer.flush()
         db.executemany("INSERT INTO meta VALUES (?, ?)", [("revision", revision_of(keys)), ("space", iris.thing_space)])
