@@ -121,6 +121,11 @@ class Settings(BaseSettings):
         60.0, gt=0, description="Time limit of one validation by POST /validate in seconds; it is stopped beyond."
     )
     validation_workers: int = Field(1, gt=0, description="Processes that run POST /validate; each holds the shapes.")
+    validation_workers_at_start: bool = Field(
+        False,
+        description="Start the validation workers with the server, rather than at the first validation (which "
+        "then waits a few seconds for pySHACL to load); each holds about 45 MB.",
+    )
     validate_on_load: bool = Field(
         True,
         description="Run the SHACL shapes over the curated files before (re)building the store.",
