@@ -122,9 +122,9 @@ class Settings(BaseSettings):
     )
     validation_workers: int = Field(1, gt=0, description="Processes that run POST /validate; each holds the shapes.")
     validation_workers_at_start: bool = Field(
-        False,
-        description="Start the validation workers with the server, rather than at the first validation (which "
-        "then waits a few seconds for pySHACL to load); each holds about 45 MB.",
+        True,
+        description="Start the validation workers with the server; off, at the first validation (which then "
+        "waits a few seconds for pySHACL to load), saving about 45 MB per worker where nobody validates.",
     )
     validate_on_load: bool = Field(
         True,

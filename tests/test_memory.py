@@ -1,5 +1,5 @@
 """What the server's processes hold: the validation workers (pySHACL and the shapes, about 45 MB
-each) start at the first validation, not with the server, unless the settings ask for them."""
+each) start with the server, or at the first validation with --no-validation-workers-at-start."""
 
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ def settled_count(root: int, seconds: float = 1.0) -> int:
 
 def test_validation_workers_start_at_the_first_validation(tmp_path: Path) -> None:
     with (
-        live_server("--no-validate", "--validation-workers", "1", cache_dir=tmp_path / "c1") as lazy,
         live_server(
-            "--no-validate", "--validation-workers", "1", "--validation-workers-at-start", cache_dir=tmp_path / "c2"
-        ) as eager,
+            "--no-validate", "--validation-workers", "1", "--no-validation-workers-at-start", cache_dir=tmp_path / "c1"
+        ) as lazy,
+        live_server("--no-validate", "--validation-workers", "1", cache_dir=tmp_path / "c2") as eager,
         httpx.Client(base_url=lazy.url, timeout=120) as http,
     ):
         before = settled_count(lazy.pid)
