@@ -2,7 +2,7 @@
 
 Why a file and not a graph: the name index as a graph of the store (server.store.name_index)
 made loading 7.1 times slower at one million triples, and without it search scanned every name
-with CONTAINS (150 ms at one million, seconds at ten). SQLite (the standard library's) holds the
+with CONTAINS (2 s at one million triples, past the 30 s time limit at ten, on a busy machine). SQLite (the standard library's) holds the
 same keys in B-trees, where an exact key, a word or a name's beginning is one index lookup, and
 an FTS5 trigram index of the names themselves finds pieces of words without a scan.
 
@@ -17,7 +17,8 @@ and opened read-only by each server process for the data version it serves. Its 
                                  thing is not repeated
     own(iri, keys)               each thing's keys of kinds 0-2, for scoring its candidates
     names(name, thing)           FTS5 trigram index of every name of every IRI (any namespace)
-    meta(name, value)            the revision of the keys, so that older files are ignored
+    meta(name, value)            the revision of the keys (older files are ignored) and the namespace
+                                 left out of the things' IRIs
 
 What a name's keys are is the reconciliation feature's knowledge, handed in as a KeyMaker
 (server.store.name_index); a name's beginning is a range of the compact name and variant keys,
