@@ -2,9 +2,10 @@
 
 Why a file and not a graph: the name index as a graph of the store (server.store.name_index)
 made loading 7.1 times slower at one million triples, and without it search scanned every name
-with CONTAINS (2 s at one million triples, past the 30 s time limit at ten, on a busy machine). SQLite (the standard library's) holds the
-same keys in B-trees, where an exact key, a word or a name's beginning is one index lookup, and
-an FTS5 trigram index of the names themselves finds pieces of words without a scan.
+with CONTAINS (2 s at one million triples, past the 30 s time limit at ten, on a busy machine).
+SQLite (the standard library's) holds the same keys in B-trees, where an exact key, a word or a
+name's beginning is one index lookup, and an FTS5 trigram index of the names themselves finds
+pieces of words without a scan.
 
 It is a build artefact like statistics.json: written in one streamed pass over the live build
 after it went live (written under a temporary name, then renamed, so readers see all or nothing),
