@@ -26,8 +26,9 @@ import pyoxigraph as ox
 from pydantic.fields import FieldInfo
 
 from server import __version__, formats
-from server.engines import make_engine, store_extensions
+from server.engines import make_engine, search_keys, store_extensions
 from server.namespaces import prefixes
+from server.query.pool import preload_into_workers
 from server.settings import Settings
 from server.store.build import ensure_disk_store, open_store
 from server.store.dataset import Dataset
@@ -214,6 +215,7 @@ def serve_http(settings: Settings, listener: socket.socket, log_level: str) -> N
     options["h11_max_incomplete_event_size"] = head
     if settings.http_workers == 1:
         engine = make_engine(settings)
+        preload_into_workers(settings.worker_malloc)  # before the engine's processes start, not after
         engine.launch()  # its processes start while the web stack is imported
         from server.app import create_app
 
@@ -311,7 +313,9 @@ class LoadProgress(Progress):
     def summary(self, loaded: Loaded) -> None:
         record = loaded.build.record
         counted = f"{loaded.figures.triples:,} quads" if loaded.figures else "the data"
-        statistics = f"; statistics counted after {time.monotonic() - self.started:.1f} s" if loaded.figures else ""
+        statistics = f"; statistics counted after {loaded.counted_after:.1f} s" if loaded.counted_after else ""
+        if loaded.indexed_after is not None:
+            statistics += f"; search index written after {loaded.indexed_after:.1f} s"
         click.echo(
             f"Loaded {counted} from {len(self.sources)} input(s): data version {record.version} live "
             f"after {loaded.live_after:.1f} s{statistics}, in {loaded.build.path}"
@@ -327,6 +331,11 @@ class LoadProgress(Progress):
 @click.option("--base", "input_base", help="The base IRI against which relative IRIs in the inputs resolve.")
 @click.option("--statistics/--no-statistics", default=True, help="Compute the VoID statistics before going live.")
 @click.option("--name-index/--no-name-index", default=False, help="Build reconciliation's name index of our things.")
+@click.option(
+    "--search-index/--no-search-index",
+    default=True,
+    help="Write the search index (names.sqlite) beside the data once they are live.",
+)
 @click.option("--derive/--no-derive", default=False, help="Derive sc:twinnedWith etc. (data in our vocabulary).")
 @setting_options
 @click.pass_context
@@ -338,6 +347,7 @@ def load(
     input_base: str | None,
     statistics: bool,
     name_index: bool,
+    search_index: bool,
     derive: bool,
     **options: Any,
 ) -> None:
@@ -363,7 +373,7 @@ def load(
                 StoreLocation(settings.store_dir),
                 sources,
                 settings.iris,
-                LoadOptions(graph, input_base, derive, statistics),
+                LoadOptions(graph, input_base, derive, statistics, search_keys() if search_index else None),
                 store_extensions() if name_index else (),
                 progress,
             )

@@ -15,12 +15,17 @@ from server.settings import Settings
 from server.store.build import Extension, ensure_disk_store
 from server.store.dataset import Dataset
 from server.store.location import StoreLocation
-from server.store.name_index import NameIndex
+from server.store.name_index import KeyMaker, NameIndex
 
 
 def store_extensions() -> tuple[Extension, ...]:
     """What the features build into the store from the data: reconciliation's name index."""
     return (NameIndex(NAME_KEYS),)
+
+
+def search_keys() -> KeyMaker:
+    """The keys of the search index beside a loaded build (server.store.name_table)."""
+    return NAME_KEYS
 
 
 def make_engine(settings: Settings) -> QueryEngine:

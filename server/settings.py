@@ -148,6 +148,11 @@ class Settings(BaseSettings):
         60.0, gt=0, description="Time limit of one validation by POST /validate in seconds; it is stopped beyond."
     )
     validation_workers: int = Field(1, gt=0, description="Processes that run POST /validate; each holds the shapes.")
+    validation_workers_at_start: bool = Field(
+        True,
+        description="Start the validation workers with the server; off, at the first validation (which then "
+        "waits a few seconds for pySHACL to load), saving about 45 MB per worker where nobody validates.",
+    )
     validate_on_load: bool = Field(
         True,
         description="Run the SHACL shapes over the curated files before (re)building the store.",

@@ -14,9 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.query.engine import select
+from server.reconcile.keys import NAME_KEYS
 from server.reconcile.matching import Matcher
 from server.reconcile.properties import PROPERTIES
 from server.reconcile.schema import Schema, load_schema
+from server.store.name_table import NameTable
 from server.web.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType
 from server.web.i18n import reader_language
 from server.web.requests import read_body
@@ -41,8 +43,21 @@ async def schema_of(request: Request) -> Schema:
     return await per_version(request, "reconcile-schema", lambda: load_schema(engine, base))
 
 
+async def name_table(request: Request) -> NameTable | None:
+    """The search index beside the build being served (server.store.name_table), if it has one."""
+    engine = services(request).engine
+
+    async def opened() -> NameTable | None:
+        return NameTable.open((await engine.data_version()).home, NAME_KEYS)
+
+    return await per_version(request, "name-table", opened)
+
+
 async def require_index(request: Request) -> None:
-    """Name matching needs the name index graph; say so clearly when the store lacks it."""
+    """Name matching needs the search index or the name index graph; say so clearly when the store
+    has neither."""
+    if await name_table(request) is not None:
+        return
     graph = services(request).settings.iris.name_index_graph
 
     async def present() -> bool:
@@ -51,14 +66,18 @@ async def require_index(request: Request) -> None:
 
     if not await per_version(request, "reconcile-index", present):
         raise ServiceUnavailable(
-            f"The store has no name index (the graph <{graph}>), which name matching needs. "
-            "Rebuild the store with this version of the server (or load a dump that includes the graph)."
+            f"The store has no name index (names.sqlite beside it, or the graph <{graph}>), which name "
+            "matching needs. Load the data again with this version of the server (`sistercities load`)."
         )
 
 
 async def matcher_for(request: Request, language: str | None = None) -> Matcher:
     return Matcher(
-        services(request).engine, base_iri(request), await schema_of(request), language or reader_language(request)
+        services(request).engine,
+        base_iri(request),
+        await schema_of(request),
+        language or reader_language(request),
+        await name_table(request),
     )
 
 

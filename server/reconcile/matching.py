@@ -40,6 +40,7 @@ from server.reconcile.properties import PROPERTIES, Property, property_values, s
 from server.reconcile.schema import Schema
 from server.reconcile.scoring import EXACT_KINDS, KIND_SCORES, Keys, name_score
 from server.store.name_index import KEY_PREDICATES, NAME_KEY, PREFIX, TOKEN, VARIANT_KEY
+from server.store.name_table import NameTable
 from server.store.sparql_text import chunks, one_of, prologue, valid_iri, values_clause
 from server.uris import Iris
 
@@ -115,10 +116,13 @@ class Matcher:
     query then has its names, types, country and property values fetched.
     """
 
-    def __init__(self, engine: QueryEngine, base_iri: str, schema: Schema, language: str = "en") -> None:
+    def __init__(
+        self, engine: QueryEngine, base_iri: str, schema: Schema, language: str = "en", table: NameTable | None = None
+    ) -> None:
         self.engine, self.base_iri, self.schema, self.language = engine, base_iri, schema, language
         self.iris = Iris(base_iri)
         self.graph = self.iris.name_index_graph
+        self.table = table  # the search index beside the build; the name index graph when None
 
     # Retrieval ---------------------------------------------------------------------------------
 
@@ -138,7 +142,7 @@ class Matcher:
         """Entities a query names exactly: by a key (of a name, variant or government), an official
         code, a Wikidata or GeoNames IRI, or our own id."""
         parts = []
-        if forms.lookup_keys:
+        if forms.lookup_keys and self.table is None:
             keys = " ".join(str(ox.Literal(k)) for k in sorted(forms.lookup_keys))
             # A path of the key predicates, not ?p with a filter: the same literal is also a
             # prefix or a word of thousands of other names ("a", "city"), which ?p would scan.
@@ -170,14 +174,13 @@ class Matcher:
         """Entities sharing words with the query (or words one letter away from them: "Bejing",
         "Shangai"), or whose name begins as the query does (which lets a typo after the first
         characters, "Helsinky", still find its entity for fuzzy scoring); most shared words first."""
-        start = compact(forms.key)
+        head = partial_head(forms)
         parts = []
         if forms.tokens or forms.typos:
             # A word one letter away counts as a shared word: scoring then tells typo from name.
             words = " ".join(str(ox.Literal(t)) for t in sorted(forms.tokens | forms.typos))
             parts.append(f"{{ VALUES ?t {{ {words} }} GRAPH <{self.graph}> {{ ?x <{TOKEN}> ?t }} }}")
-        if len(start) >= 4:  # shorter beginnings are shared by too many names to help
-            head = start[: min(PREFIX_MAX, len(start) if len(start) == 4 else len(start) - 1)]
+        if head:
             parts.append(f'{{ GRAPH <{self.graph}> {{ ?x <{PREFIX}> {ox.Literal(head)!s} }} BIND("" AS ?t) }}')
         if not parts:
             return None
@@ -186,26 +189,64 @@ class Matcher:
             f"GROUP BY ?x ORDER BY DESC(?n) LIMIT {limit}"
         )
 
+    async def exact(self, forms: QueryForms, types: Iterable[str], origins: Iterable[str]) -> list[tuple[str, str]]:
+        """(IRI, how) of the entities a query names exactly: from the store, and from the search
+        index when there is one (then filtered by type with one query)."""
+        types = tuple(types)
+        query = self._exact_query(forms, types, origins)
+        rows = await select(self.engine, query, RETRIEVE_EXACT * 2) if query else []
+        found = [(row["x"].value, row["how"].value) for row in rows]
+        if self.table is not None and forms.lookup_keys:
+            keyed = await self.of_types(self.table.exact(forms.lookup_keys, RETRIEVE_EXACT), types)
+            found += [(iri, "key") for iri in keyed]
+        return found
+
+    async def of_types(self, iris: list[str], types: Iterable[str]) -> list[str]:
+        """Those of the entities that have one of the types (or a subclass), in their order."""
+        types = tuple(types)
+        if not types or not iris:
+            return iris
+        queries = [
+            f"SELECT ?x WHERE {{ {values_clause('x', chunk)} {self._type_filter(types)} }}"
+            for chunk in chunks([i for i in iris if valid_iri(i)])
+        ]
+        kept = {
+            row["x"].value for rows in await asyncio.gather(*(select(self.engine, q) for q in queries)) for row in rows
+        }
+        return [iri for iri in iris if iri in kept]
+
+    async def _partial(self, forms: QueryForms, types: Iterable[str], limit: int) -> list[str]:
+        """Entities sharing words with the query or beginning as it does, most shared words first."""
+        if self.table is None:
+            partial = self._partial_query(forms, types, limit)
+            return [row["x"].value for row in await select(self.engine, partial, limit * 10)] if partial else []
+        head = partial_head(forms)
+        widened = limit * 5 if tuple(types) else limit  # room for those of other types
+        found = self.table.sharing(forms.tokens | forms.typos, head, widened)
+        return (await self.of_types(found, types))[:limit]
+
     async def retrieve(self, query: Query, origins: Iterable[str]) -> dict[str, str]:
         """Candidates of one query: IRI -> how it was found (id, code, wikidata, geonames, key, token)."""
         forms = QueryForms.of(query.text or "")
-        exact = self._exact_query(forms, query.types, origins)
-        partial = self._partial_query(forms, query.types, max(RETRIEVE_PARTIAL, query.limit * 3))
         exact_rows, partial_rows = await asyncio.gather(
-            select(self.engine, exact, RETRIEVE_EXACT * 2) if exact else _nothing(),
-            select(self.engine, partial, RETRIEVE_PARTIAL * 10) if partial else _nothing(),
+            self.exact(forms, query.types, origins),
+            self._partial(forms, query.types, max(RETRIEVE_PARTIAL, query.limit * 3)),
         )
         found: dict[str, str] = {}
-        for row in exact_rows:
-            iri, how = row["x"].value, row["how"].value
+        for iri, how in exact_rows:
             if RETRIEVAL_ORDER[how] < RETRIEVAL_ORDER[found.get(iri, "token")]:
                 found[iri] = how
-        for row in partial_rows:
-            found.setdefault(row["x"].value, "token")
+        for iri in partial_rows:
+            found.setdefault(iri, "token")
         return found
 
     async def keys_of(self, iris: Iterable[str]) -> dict[str, Keys]:
         keys: dict[str, Keys] = defaultdict(Keys)
+        if self.table is not None:
+            for iri, pairs in self.table.keys_of(iris).items():
+                for predicate, key in pairs:
+                    keys[iri].add(predicate, key)
+            return keys
         queries = [
             f"SELECT ?x ?p ?k WHERE {{ {values_clause('x', chunk)} GRAPH <{self.graph}> {{ ?x ?p ?k }} "
             f"{one_of('p', KEY_PREDICATES)} }}"
@@ -220,13 +261,8 @@ class Matcher:
         """The entities that strings name exactly (an id, a code, an identifier, a name or one of
         its variants), for constraints such as country: "Finland", "Suomi", "place/finland"."""
         texts = sorted(set(texts))
-        queries = {t: self._exact_query(QueryForms.of(t), (), origins) for t in texts}
-        asked = [t for t in texts if queries[t]]
-        results = await asyncio.gather(*(select(self.engine, queries[t], RETRIEVE_EXACT) for t in asked))
-        resolved: dict[str, set[str]] = {t: set() for t in texts}
-        for text, rows in zip(asked, results, strict=True):
-            resolved[text] = {row["x"].value for row in rows}
-        return resolved
+        results = await asyncio.gather(*(self.exact(QueryForms.of(t), (), origins) for t in texts))
+        return {text: {iri for iri, _ in rows} for text, rows in zip(texts, results, strict=True)}
 
     # Matching ------------------------------------------------------------------------------------
 
@@ -351,9 +387,8 @@ class Matcher:
                     pattern = prop.match_pattern or prop.pattern
                     parts.append(f"{{ {values_clause('v', sorted(targets))} {pattern} }}")
             elif condition.pid in ("code", "wikidata", "geonames"):
-                asked = [self._exact_query(QueryForms.of(str(v)), (), origins) for v in condition.values]
-                results = await asyncio.gather(*(select(self.engine, q, RETRIEVE_EXACT) for q in asked if q))
-                direct = sorted({row["x"].value for rows in results for row in rows})
+                asked = [self.exact(QueryForms.of(str(v)), (), origins) for v in condition.values]
+                direct = sorted({iri for rows in await asyncio.gather(*asked) for iri, _ in rows})
                 if direct:
                     parts.append(f"{{ {values_clause('x', direct)} }}")
         if not parts:
@@ -425,6 +460,29 @@ class Matcher:
 
     # Autocomplete ----------------------------------------------------------------------------------
 
+    async def _beginning(self, forms: QueryForms, types: tuple[str, ...], limit: int) -> list[str]:
+        """Entities with a name or variant that begins as the text does, or a word equal to one of it."""
+        start = compact(forms.key)
+        if not start:
+            return []
+        words = forms.tokens | set(forms.key.split())
+        if self.table is not None:
+            found = self.table.sharing(words, start, limit * 5 if types else limit)
+            return (await self.of_types(found, types))[:limit]
+        longer = (
+            f". ?x <{NAME_KEY}>|<{VARIANT_KEY}> ?k FILTER(STRSTARTS(?k, {ox.Literal(start)!s}))"
+            if len(start) > PREFIX_MAX
+            else ""
+        )
+        listed = " ".join(str(ox.Literal(w)) for w in sorted(words))
+        by_word = f"UNION {{ VALUES ?w {{ {listed} }} ?x <{TOKEN}> ?w }}" if listed else ""
+        query = (
+            f"SELECT DISTINCT ?x WHERE {{ GRAPH <{self.graph}> {{ {{ ?x <{PREFIX}> "
+            f"{ox.Literal(start[:PREFIX_MAX])!s} {longer} }} {by_word} }} {self._type_filter(types)} }} "
+            f"LIMIT {limit}"
+        )
+        return [row["x"].value for row in await select(self.engine, query, 1_000)]
+
     async def suggest(
         self, prefix: str, types: Iterable[str], limit: int, offset: int, origins: Iterable[str] = ()
     ) -> list[Candidate]:
@@ -434,26 +492,13 @@ class Matcher:
         forms = QueryForms.of(prefix)
         start = compact(forms.key)
         types = tuple(types)
-        queries = [q for q in (self._exact_query(forms, types, origins),) if q]
-        if start:
-            longer = (
-                f". ?x <{NAME_KEY}>|<{VARIANT_KEY}> ?k FILTER(STRSTARTS(?k, {ox.Literal(start)!s}))"
-                if len(start) > PREFIX_MAX
-                else ""
-            )
-            words = " ".join(str(ox.Literal(w)) for w in sorted(forms.tokens | set(forms.key.split())))
-            by_word = f"UNION {{ VALUES ?w {{ {words} }} ?x <{TOKEN}> ?w }}" if words else ""
-            queries.append(
-                f"SELECT DISTINCT ?x WHERE {{ GRAPH <{self.graph}> {{ {{ ?x <{PREFIX}> "
-                f"{ox.Literal(start[:PREFIX_MAX])!s} {longer} }} {by_word} }} {self._type_filter(types)} }} "
-                f"LIMIT {max(200, (offset + limit) * 4)}"
-            )
+        wanted = max(200, (offset + limit) * 4)
         found: dict[str, str] = {}
-        for rows in await asyncio.gather(*(select(self.engine, q, 1_000) for q in queries)):
-            for row in rows:
-                how = row["how"].value if row["how"] is not None else "prefix"
-                if how != "key" or row["x"].value not in found:
-                    found[row["x"].value] = how
+        for iri, how in await self.exact(forms, types, origins):
+            if how != "key" or iri not in found:
+                found[iri] = how
+        for iri in await self._beginning(forms, types, wanted):
+            found.setdefault(iri, "prefix")
         if not found:
             return []
         keys = await self.keys_of(found)
@@ -478,8 +523,13 @@ class Matcher:
         return ranked[offset : offset + limit]
 
 
-async def _nothing() -> list:
-    return []
+def partial_head(forms: QueryForms) -> str:
+    """The beginning of names a query is looked up by: shorter beginnings than four characters
+    are shared by too many names to help; a longer one drops its last character (a typo there)."""
+    start = compact(forms.key)
+    if len(start) < 4:
+        return ""
+    return start[: min(PREFIX_MAX, len(start) if len(start) == 4 else len(start) - 1)]
 
 
 def near(text: str, value: str, degrees: float = 0.1) -> bool:

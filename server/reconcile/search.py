@@ -7,11 +7,12 @@ pinyin, with typos. The name keys, the name index and the scores are this featur
 tests/test_architecture.py asks), and features do not import one another, so the page is served
 from here (registered in server/app.py beside the home page) rather than from server.linked.
 
-Candidates come from the name index (exact keys, shared words, words one letter away, the name's
-beginning) and, for what the index does not hold (ontology terms, things outside {base}id/), from
-names that contain the text; each is scored by `search_score`: exact names first, then the words
-of its id, then names holding every word of the query; ties go to places, then agreements,
-organisations, people, programmes and events, then to the shorter name.
+Candidates come from the search index beside the build (server.store.name_table; the name index
+graph where there is none): exact keys, shared words, words one letter away, the name's
+beginning, and names that contain the text (ontology terms and things outside {base}id/ too).
+Each is scored by `search_score`: exact names first, then the words of its id, then names
+holding every word of the query; ties go to places, then agreements, organisations, people,
+programmes and events, then to the shorter name.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.labels import local_name
-from server.namespaces import RDFS, SKOS
 from server.query.engine import select
 from server.query.facts import Facts, facts_about
 from server.reconcile.context import matcher_for
@@ -32,6 +32,7 @@ from server.reconcile.keys import QueryForms, index_entries, normalise
 from server.reconcile.matching import Matcher, Query
 from server.reconcile.scoring import Keys, search_score
 from server.store.name_index import NAME_KEY, VARIANT_KEY
+from server.store.name_table import SEARCHED_NAMES
 from server.uris import local_url
 from server.web.errors import BadRequest
 from server.web.i18n import reader_language
@@ -40,7 +41,6 @@ from server.web.services import services
 MAX_TEXT = 200
 SHOWN = 50  # results on the page
 CONTAINING = 100  # things whose names merely contain the text, at most
-SEARCHED_NAMES = (SKOS + "prefLabel", SKOS + "altLabel", SKOS + "hiddenLabel", RDFS + "label")
 KIND_ORDER = {k: n for n, k in enumerate(("id", "code", "wikidata", "geonames", "name", "variant", "slug"))}
 KIND_ORDER |= {"government": len(KIND_ORDER), "words": len(KIND_ORDER) + 1, "fuzzy": len(KIND_ORDER) + 2}
 # What people look for first among things equally well named.
@@ -81,7 +81,10 @@ def keys_from_names(facts: Facts, iri: str) -> Keys:
 
 async def containing(matcher: Matcher, text: str) -> set[str]:
     """Things with a name that contains the text, ignoring case (what the index cannot find:
-    pieces of words, ontology terms, things outside {base}id/)."""
+    pieces of words, ontology terms, things outside {base}id/): from the search index's trigrams
+    when there is one, otherwise by reading every name."""
+    if matcher.table is not None:
+        return set(matcher.table.containing(text, CONTAINING))
     needle = str(ox.Literal(text.lower()))
     names = "|".join(f"<{p}>" for p in SEARCHED_NAMES)  # a path: the store reads only these triples
     query = (

@@ -33,6 +33,8 @@ import pyoxigraph as ox
 from server.store.build import Extension, add_service_graphs, build_id, service_graphs
 from server.store.derive import derive
 from server.store.location import Build, BuildRecord, StoreLocation
+from server.store.name_index import KeyMaker
+from server.store.name_table import write_name_table
 from server.store.statistics import Figures, Scope, compute
 from server.uris import Iris
 
@@ -71,6 +73,7 @@ class LoadOptions:
     base_iri: str | None = None  # against which relative IRIs in the inputs resolve
     derive: bool = False  # our ontology's derived links (sc:twinnedWith...), for data in our vocabulary
     statistics: bool = True
+    search_keys: KeyMaker | None = None  # the keys of the search index (names.sqlite); None: no index
 
     def key(self) -> bytes:
         return f"{self.graph}\0{self.base_iri}\0{self.derive}\0{self.statistics}\0".encode()
@@ -195,6 +198,8 @@ class Loaded:
     build: Build
     figures: Figures | None
     live_after: float  # seconds from the start of the load until the data were live
+    counted_after: float | None = None  # ... until the statistics were counted
+    indexed_after: float | None = None  # ... until the search index was written beside them
 
 
 def load(
@@ -237,7 +242,13 @@ def load(
         )
         build = location.publish(path, record)
     live_after = time.monotonic() - started
-    return Loaded(build, count_statistics(build, iris) if options.statistics else None, live_after)
+    figures = count_statistics(build, iris) if options.statistics else None
+    counted_after = time.monotonic() - started if figures else None
+    if options.search_keys is None:
+        return Loaded(build, figures, live_after, counted_after)
+    store = ox.Store.read_only(str(build.path))
+    write_name_table(store, iris, options.search_keys, build.path, build.record.service_graphs)
+    return Loaded(build, figures, live_after, counted_after, time.monotonic() - started)
 
 
 def count_statistics(build: Build, iris: Iris) -> Figures:

@@ -22,7 +22,7 @@ a lookup of literals in the store's indexes. On the generated data of benchmarks
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -54,13 +54,19 @@ class KeyMaker(Protocol):
     def government_entries(self, name: str) -> list[tuple[str, str]]: ...
 
 
-def name_index_entries(store: ox.Store, iris: Iris, keys: KeyMaker) -> Iterator[tuple[ox.NamedNode, str, str]]:
+def name_index_entries(
+    store: ox.Store, iris: Iris, keys: KeyMaker, data: Sequence[ox.NamedNode | ox.DefaultGraph] | None = None
+) -> Iterator[tuple[ox.NamedNode, str, str]]:
     """(entity, index predicate, key) for every name of every entity under {base}id/, read from
-    the default graph with one streamed query (and one more for the names of local governments)."""
+    the default graph (or the merge of the `data` graphs) with one streamed query (and one more
+    for the names of local governments)."""
+    graphs = {"default_graph": list(data)} if data is not None else {}
     names = " ".join(f"<{p}>" for p in NAME_PROPERTIES)
     things = string(iris.thing_space)
     start = prologue(iris.ontology_namespace)
-    places = [row["c"] for row in store.query(start + "SELECT DISTINCT ?c WHERE { ?c rdfs:subClassOf* sc:Place }")]
+    places = [
+        row["c"] for row in store.query(start + "SELECT DISTINCT ?c WHERE { ?c rdfs:subClassOf* sc:Place }", **graphs)
+    ]
     # FILTER IN rather than a property path or a VALUES clause: the fastest test per name.
     is_place = f"?s a ?c FILTER(?c IN ({', '.join(str(c) for c in places)}))" if places else "FILTER(false)"
     query = start + (
@@ -68,7 +74,7 @@ def name_index_entries(store: ox.Store, iris: Iris, keys: KeyMaker) -> Iterator[
         f"FILTER(isIRI(?s) && isLiteral(?name) && STRSTARTS(STR(?s), {things})) "
         f"BIND(EXISTS {{ {is_place} }} AS ?place) }}"
     )
-    for row in store.query(query):
+    for row in store.query(query, **graphs):
         subject = row["s"]
         for predicate, key in keys.index_entries(row["name"].value, row["place"].value == "true"):
             yield subject, predicate, key
@@ -76,7 +82,7 @@ def name_index_entries(store: ox.Store, iris: Iris, keys: KeyMaker) -> Iterator[
         f"SELECT ?place ?name WHERE {{ ?org sc:governs ?place . VALUES ?p {{ {names} }} ?org ?p ?name "
         f"FILTER(isIRI(?place) && isLiteral(?name) && STRSTARTS(STR(?place), {things})) }}"
     )
-    for row in store.query(governments):
+    for row in store.query(governments, **graphs):
         for predicate, key in keys.government_entries(row["name"].value):
             yield row["place"], predicate, key
 

@@ -10,6 +10,7 @@ records.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -133,16 +134,30 @@ class ValidationService:
         # A replacement worker takes a few seconds to start (it loads pySHACL and the shapes).
         wait = max(settings.validation_timeout, WORKER_START_SECONDS)
         self.pool = ProcessPool(spawner, settings.validation_workers, acquire_timeout=wait)
+        self.at_start = settings.validation_workers_at_start
+        self._started: asyncio.Task | None = None
 
     async def start(self) -> None:
-        await self.pool.start()
+        """Start the workers now if the settings ask for it; otherwise at the first validation, so
+        that a server nobody submits data to does not hold pySHACL in memory."""
+        if self.at_start:
+            await self._running()
+
+    async def _running(self) -> None:
+        """The workers, started once (by whichever caller comes first; the others wait for it)."""
+        if self._started is None:
+            self._started = asyncio.create_task(self.pool.start())
+        await asyncio.shield(self._started)
 
     async def close(self) -> None:
+        if self._started is not None and not self._started.done():
+            self._started.cancel()
         await self.pool.close()
 
     async def publish_report(self) -> None:
         """Validate the published files in a worker (pySHACL would hold the event loop's GIL for
         seconds in a thread) and keep the report in the cache directory."""
+        await self._running()
         try:
             async with self.pool.lease() as worker:
                 await self.pool.call(worker, PublishReport(), max(self.timeout, PUBLISHED_REPORT_SECONDS))
@@ -155,6 +170,7 @@ class ValidationService:
         found: dict[str, tuple[str, ...]] = {}
         lines: dict[str, int] = {}
         mentioned: tuple[str, ...] = ()
+        await self._running()
         try:
             async with self.pool.lease() as worker:
                 reply = await self.pool.call(worker, Parse(data, fmt.key, source), self.timeout)
