@@ -162,3 +162,32 @@ def test_relative_iris_in_a_query_resolve_against_the_endpoint(http: httpx.Clien
     )
     assert answer.status_code == 200
     assert answer.text.startswith("<https://w3id.org/sistercities/s> <https://w3id.org/sistercities/p> ")
+
+
+def test_data_loaded_into_the_default_graph_have_their_pages(tmp_path: Path) -> None:
+    """Loaded without --graph, statements live in the default graph alone: a resource's page and
+    descriptions show them (its own statements and the links to it), as for data in named graphs."""
+    place = "https://w3id.org/sistercities/id/place/testville"
+    other = "https://w3id.org/sistercities/id/place/otherville"
+    data = tmp_path / "towns.ttl"
+    data.write_text(
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+        "@prefix sc: <https://w3id.org/sistercities/ontology#> .\n"
+        f'<{place}> a sc:City ; skos:prefLabel "Testville"@en .\n'
+        f'<{other}> a sc:City ; skos:prefLabel "Otherville"@en ; sc:twinnedWith <{place}> .\n',
+        encoding="utf-8",
+    )
+    store = tmp_path / "store"
+    assert sistercities("load", "--store", str(store), str(data)).returncode == 0
+    options = ("--store", str(store), "--no-validate")
+    with live_server(*options, cache_dir=tmp_path / "cache") as server, httpx.Client(base_url=server.url) as http:
+        turtle = http.get("/doc/place/testville", headers={"Accept": "application/n-triples"}, timeout=30)
+        assert turtle.status_code == 200, turtle.text
+        triples = {quad.triple for quad in ox.parse(turtle.content, format=ox.RdfFormat.N_TRIPLES)}
+        assert ox.Triple(ox.NamedNode(place), SKOS_PREF_LABEL, ox.Literal("Testville", language="en")) in triples
+        page = http.get("/doc/place/testville", headers={"Accept": "text/html"}, timeout=30)
+        assert page.status_code == 200
+        assert "Testville" in page.text and "Otherville" in page.text, "its own name and the town linking to it"
+
+
+SKOS_PREF_LABEL = ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")

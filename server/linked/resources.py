@@ -97,26 +97,38 @@ class Description:
 
 
 def _grouped(rows: list[ox.QuerySolution]) -> list[Statement]:
-    """Rows of SELECT ?s ?p ?o ?g folded into statements with their graphs.
+    """Rows of SELECT ?s ?p ?o ?g folded into statements with their named graphs; a row with no
+    ?g is the statement read from the default graph, which adds no graph to name (for data loaded
+    into the default graph, the statement then has none).
 
     Rows are read by position: reading a solution by variable name costs several times more,
     and pages read thousands of rows.
     """
     graphs: dict[tuple, list[str]] = defaultdict(list)
     for s, p, o, g in rows:
-        graphs[(s, p, o)].append(g.value)
+        named = graphs[(s, p, o)]
+        if g is not None:
+            named.append(g.value)
     return [Statement(s, p, o, tuple(sorted(g))) for (s, p, o), g in graphs.items()]
+
+
+def in_any_graph(pattern: str, graph: str = "?g", hidden: str | None = None) -> str:
+    """`pattern` in the named graphs (binding `graph`, but for the `hidden` one) and in the default
+    graph (`graph` unbound). The curated data's default graph is the merge of its named graphs,
+    so there each statement is found again; data loaded with `sistercities load` may hold
+    statements in the default graph alone, and a page shows them too."""
+    excluded = f" FILTER({graph} != <{hidden}>)" if hidden else ""
+    return f"{{ GRAPH {graph} {{ {pattern} }}{excluded} }} UNION {{ {pattern} }}"
 
 
 async def statements_and_blank_nodes(engine: QueryEngine, iri: str, iris: Iris) -> tuple[list[Statement], dict]:
     """Outgoing statements and the blank nodes below them (two levels: geometries, time spans);
     the name index is left out: it is an aid for matching, not something said about the thing."""
     node, index = sparql_iri(iri), iris.name_index_graph
-    query = f"""SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{
-        {{ BIND({node} AS ?s) ?s ?p ?o }}
+    pattern = f"""{{ BIND({node} AS ?s) ?s ?p ?o }}
         UNION {{ {node} ?p1 ?s . FILTER(isBlank(?s)) ?s ?p ?o }}
-        UNION {{ {node} ?p1 ?b . FILTER(isBlank(?b)) ?b ?p2 ?s . FILTER(isBlank(?s)) ?s ?p ?o }} }}
-        FILTER(?g != <{index}>) }}"""
+        UNION {{ {node} ?p1 ?b . FILTER(isBlank(?b)) ?b ?p2 ?s . FILTER(isBlank(?s)) ?s ?p ?o }}"""
+    query = f"SELECT ?s ?p ?o ?g WHERE {{ {in_any_graph(pattern, hidden=index)} }}"
     statements = _grouped(await select(engine, query, MAX_NESTED_ROWS))
     own = [s for s in statements if s.subject == ox.NamedNode(iri)]
     nested: dict[ox.NamedNode | ox.BlankNode, list[Statement]] = defaultdict(list)
@@ -128,14 +140,17 @@ async def statements_and_blank_nodes(engine: QueryEngine, iri: str, iris: Iris) 
 
 async def incoming_page(engine: QueryEngine, iri: str, page: int, size: int) -> tuple[list[Statement], bool]:
     offset = (page - 1) * size
+    linking = f"?s ?p {sparql_iri(iri)}"
     query = f"""SELECT ?s ?p ?g WHERE {{
-        {{ SELECT DISTINCT ?s ?p WHERE {{ GRAPH ?x {{ ?s ?p {sparql_iri(iri)} }} FILTER(isIRI(?s)) }}
+        {{ SELECT DISTINCT ?s ?p WHERE {{ {in_any_graph(linking, "?x")} FILTER(isIRI(?s)) }}
            ORDER BY ?p ?s LIMIT {size + 1} OFFSET {offset} }}
-        GRAPH ?g {{ ?s ?p {sparql_iri(iri)} }} }}"""
+        OPTIONAL {{ GRAPH ?g {{ {linking} }} }} }}"""
     rows = await select(engine, query, (size + 1) * 50)
     graphs: dict[tuple, list[str]] = defaultdict(list)
     for s, p, g in rows:  # by position, as in _grouped
-        graphs[(s, p)].append(g.value)
+        named = graphs[(s, p)]
+        if g is not None:  # no graph: stated in the default graph alone
+            named.append(g.value)
     ordered = sorted(graphs, key=lambda key: (key[1].value, key[0].value))
     target = ox.NamedNode(iri)
     statements = [Statement(s, p, target, tuple(sorted(graphs[(s, p)]))) for s, p in ordered]
@@ -157,7 +172,7 @@ async def conflicting_claims(engine: QueryEngine, claims: list[str], iris: Iris)
         return {}
     values = " ".join(f"<{iri}>" for iri in claims)
     index = iris.name_index_graph
-    query = f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{index}>) }}"
+    query = f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {values} }} {in_any_graph('?s ?p ?o', hidden=index)} }}"
     rows = await select(engine, query, 5_000)
     found: dict[str, list[Statement]] = defaultdict(list)
     for statement in _grouped(rows):
@@ -326,12 +341,13 @@ def add_facts(facts: Facts, triples: tuple[ox.Triple, ...]) -> None:
 
 
 def description_quads(description: Description, document: str, dataset: str) -> list[ox.Quad]:
-    """The description as quads: each statement in the graphs of its sources; names of linked
-    resources and facts about the document itself in the default graph."""
+    """The description as quads: each statement in the graphs of its sources (in the default graph
+    when it was stated there alone); names of linked resources and facts about the document itself
+    in the default graph."""
     quads = [
-        ox.Quad(s.subject, s.predicate, s.object, ox.NamedNode(g))
+        ox.Quad(s.subject, s.predicate, s.object, ox.NamedNode(g) if g else ox.DefaultGraph())
         for s in description.all_statements()
-        for g in s.graphs
+        for g in s.graphs or (None,)
     ]
     graph_order = {g: i for i, g in enumerate(dict.fromkeys(q.graph_name for q in quads))}
     quads.sort(key=lambda q: graph_order[q.graph_name])  # stable: each graph's statements together, in order
