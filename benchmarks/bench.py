@@ -1770,7 +1770,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark our server against `oxigraph serve` on the same data (see the module docstring)."
     )
-    parser.add_argument("--triples", type=int, help="size of the generated dataset (default 1000000)")
+    parser.add_argument(
+        "--triples",
+        help="size of the generated dataset, or several sizes comma-separated, each its own dataset "
+        "in one run (default 1000000; e.g. 1000000,10000000 for the issue's two sizes)",
+    )
     parser.add_argument(
         "--requests", type=int, help="requests per dataset, workload, concurrency and server (default 3000)"
     )
@@ -1832,7 +1836,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=HERE / "results" / "latest.json")
     parser.add_argument("--markdown", type=Path, metavar="RESULTS", help="print a results file as Markdown and exit")
     args = parser.parse_args(argv)
-    args.triples = args.triples or (100_000 if args.quick else 1_000_000)
+    sizes = args.triples or str(100_000 if args.quick else 1_000_000)
+    args.triples = [int(size.replace("_", "")) for size in sizes.split(",") if size.strip()]
     args.requests = args.requests or (400 if args.quick else 3000)
     args.warmup = args.warmup if args.warmup is not None else (100 if args.quick else 300)
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
@@ -1849,6 +1854,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown or not args.workloads:
         parser.error(f"--workloads: choose among {', '.join(WORKLOADS)} (got {args.workloads})")
     return args
+
+
+def generated_setup(work: Path, size: int, seed: int) -> DatasetSetup:
+    """The generated dataset of about `size` triples (made once, then reused) and where its stores go."""
+    base = work / f"generated-{size}-seed{seed}"
+    data = base / "data"
+    if not generate.is_current(data, size, seed):
+        log(f"[generated] generating about {size:,} triples into {data}")
+        generate.generate(data, size, seed)
+    setup = DatasetSetup("generated", data, ROOT / "ontology", base / "store", base / "oxigraph")
+    notes = json.loads((data / "generated.json").read_text())
+    setup.notes = {k: v for k, v in notes.items() if k not in ("files", "seconds")}
+    return setup
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1904,22 +1922,13 @@ def main(argv: list[str] | None = None) -> int:
             if name == "bundled":
                 base = work / "bundled"
                 setup = DatasetSetup("bundled", ROOT / "data", ROOT / "ontology", base / "store", base / "oxigraph")
+                report["datasets"]["bundled"] = bench_dataset(setup, args, processes, work, weights)
             elif name == "generated":
-                base = work / f"generated-{args.triples}-seed{args.seed}"
-                data = base / "data"
-                if not generate.is_current(data, args.triples, args.seed):
-                    log(f"[generated] generating about {args.triples:,} triples into {data}")
-                    generate.generate(data, args.triples, args.seed)
-                setup = DatasetSetup("generated", data, ROOT / "ontology", base / "store", base / "oxigraph")
-                setup.notes = {
-                    k: v
-                    for k, v in json.loads((data / "generated.json").read_text()).items()
-                    if k not in ("files", "seconds")
-                }
+                for size in args.triples:
+                    setup = generated_setup(work, size, args.seed)
+                    report["datasets"][f"generated ({size:,})"] = bench_dataset(setup, args, processes, work, weights)
             else:
                 raise SystemExit(f"unknown dataset {name!r}")
-            label = "bundled" if name == "bundled" else f"generated ({args.triples:,})"
-            report["datasets"][label] = bench_dataset(setup, args, processes, work, weights)
     except KeyboardInterrupt:
         log("interrupted; stopping the servers")
         return 130
