@@ -35,10 +35,10 @@ from server.query.jobs import Job, StoreView, answer_of, run_job
 log = logging.getLogger(__name__)
 
 INLINE_WORK = 2_000  # bindings evaluated in the event loop itself (about a millisecond at most)
-PLANS_KEPT = 4096
+PLANS_KEPT = 4096  # plans of recent query texts (a repeated query is read once)
 # A lookup is a few lines: a longer text is not read here (reading costs the event loop time
 # in proportion to the text; a query of 40,000 VALUES would hold it for a tenth of a second).
-LONGEST_LOOKUP = 4096  # plans of recent query texts (a lookup's text differs only in its IRI)
+LONGEST_LOOKUP = 4096
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,8 @@ class StoreLane:
 
 
 class LookupLane:
-    """Plans queries, and answers the bounded ones in a few threads of this process."""
+    """Plans queries, and answers the bounded ones in this process: in its event loop, or in a few
+    threads for the larger ones."""
 
     def __init__(self, budget: int, threads: int, prefixes: dict[str, str]) -> None:
         self.budget = budget
@@ -213,7 +214,6 @@ class LookupLane:
         self.counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fan-out")
         self._plans: OrderedDict[str, Plan | None] = OrderedDict()
         self._lanes: dict[str, StoreLane] = {}
-        self.answered = 0
 
     def plan(self, request: QueryRequest) -> Plan | None:
         """The plan of a request the lane may answer: a query of the subset over the store's own
@@ -244,7 +244,6 @@ class LookupLane:
         work = lane.work(plan, request)
         if work is None:
             return None
-        self.answered += 1
         if work <= INLINE_WORK:
             return lane.answer(request, max_rows, work)
         return await asyncio.get_running_loop().run_in_executor(self.threads, lane.answer, request, max_rows, work)
