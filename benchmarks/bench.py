@@ -71,6 +71,7 @@ sys.path.insert(0, str(HERE))
 import generate  # noqa: E402
 import peers  # noqa: E402
 import virtuoso  # noqa: E402
+from peers import fmt, ratio  # noqa: E402
 
 from server import running  # noqa: E402
 from server.settings import Settings  # noqa: E402
@@ -1000,10 +1001,6 @@ def ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 4)
 
 
-def ratio(a: float | None, b: float | None) -> float | None:
-    return None if a is None or not b else round(a / b, 3)
-
-
 def merge(runs: list[RunResult]) -> RunResult:
     first = runs[0]
     return RunResult(
@@ -1064,14 +1061,6 @@ def compare(
                 )
         result[name] = row
     return result
-
-
-def fmt(value: object, digits: int = 2) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
 
 
 def print_tables(report: dict) -> None:

@@ -115,7 +115,8 @@ def expected_difference(target: str, kind: str) -> str | None:
 # --- The table of every target and the targets of the issue ---------------------------------
 
 
-def fmt(value: object, digits: int = 1) -> str:
+def fmt(value: object, digits: int = 2) -> str:
+    """A figure for the tables (bench.py's too): "-" when there is none."""
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -141,7 +142,8 @@ def print_side_by_side(peer_figures: dict, out) -> None:
         )
         out.write(head + "\n")
         for kind, row in figures["rows"].items():
-            line = f"{'':<5} {kind:<13}" + "".join(f" {fmt(row.get(n, {}).get('throughput_rps')):>22}" for n in names)
+            throughputs = (fmt(row.get(n, {}).get("throughput_rps"), 1) for n in names)
+            line = f"{'':<5} {kind:<13}" + "".join(f" {value:>22}" for value in throughputs)
             line += f" {fmt(ratio_of(row, 'ours', 'oxigraph'), 2):>9} {fmt(ratio_of(row, 'ours', 'virtuoso'), 2):>9}"
             if "ours over virtuoso" in names:
                 line += f" {fmt(ratio_of(row, 'ours over virtuoso', 'virtuoso'), 2):>11}"
@@ -174,7 +176,7 @@ def markdown_side_by_side(peer_figures: dict) -> list[str]:
         lines.append("|---|" + "---:|" * (len(names) + 2 + remote))
         for kind, row in figures["rows"].items():
             cells = [f"**{kind}**" if kind == "mix" else kind]
-            cells += [fmt(row.get(n, {}).get("throughput_rps")) for n in names]
+            cells += [fmt(row.get(n, {}).get("throughput_rps"), 1) for n in names]
             cells += [fmt(ratio_of(row, "ours", "oxigraph"), 2), fmt(ratio_of(row, "ours", "virtuoso"), 2)]
             if remote:
                 cells.append(fmt(ratio_of(row, "ours over virtuoso", "virtuoso"), 2))
