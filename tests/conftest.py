@@ -15,7 +15,7 @@ from server.settings import Settings
 from server.store.build import open_store
 from server.store.dataset import Dataset
 from server.validation.validator import Validator
-from tests.live import live_server
+from tests.live import Server, live_server
 
 TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures"
@@ -92,3 +92,12 @@ def browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server for the fuzzers (tests/test_fuzz.py, tests/test_openapi.py), one per module: short
+    time limits, so that no drawn request holds a worker for long, and a small row cap."""
+    args = ("--no-validate", "--query-timeout", "5", "--validation-timeout", "20", "--max-result-rows", "1000")
+    with live_server(*args, cache_dir=tmp_path_factory.mktemp("cache")) as server:
+        yield server

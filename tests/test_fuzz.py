@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from urllib.parse import quote
 
 import httpx
@@ -18,7 +17,7 @@ from hypothesis import strategies as st
 
 from server.app import described
 from server.settings import Settings
-from tests.live import Server, live_server
+from tests.live import Server
 
 pytestmark = pytest.mark.slow
 
@@ -120,13 +119,6 @@ def requests(draw) -> tuple[str, str, list[tuple[str, str]], dict[str, str], byt
         headers["Content-Type"] = draw(st.one_of(st.sampled_from(MEDIA_TYPES), header_text))
         body = draw(st.one_of(texts.map(str.encode), st.binary(max_size=200)))
     return method.upper(), target, params, headers, body
-
-
-@pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    args = ("--no-validate", "--query-timeout", "5", "--validation-timeout", "20", "--max-result-rows", "1000")
-    with live_server(*args, cache_dir=tmp_path_factory.mktemp("cache")) as server:
-        yield server
 
 
 def test_no_request_gets_a_5xx_or_hangs(fuzzed: Server) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -19,7 +18,7 @@ from starlette.routing import Mount, Route
 
 from server.app import create_app, described
 from server.settings import Settings
-from tests.live import Server, live_server
+from tests.live import Server
 
 # Per operation: 75 operations, about a thousand requests in all (more for a deeper run).
 EXAMPLES = int(os.environ.get("SISTERCITIES_FUZZ_EXAMPLES_PER_OPERATION", "15"))
@@ -36,13 +35,6 @@ def test_the_description_lists_every_route_and_method() -> None:
             routes[f"{route.path}/{{path}}"] = {"get", "head"}
     described_routes = {path: set(operations) for path, operations in described(Settings())["paths"].items()}
     assert described_routes == routes
-
-
-@pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    args = ("--no-validate", "--query-timeout", "5", "--validation-timeout", "20", "--max-result-rows", "1000")
-    with live_server(*args, cache_dir=tmp_path_factory.mktemp("cache")) as server:
-        yield server
 
 
 def test_the_served_description_is_valid_openapi(fuzzed: Server) -> None:
