@@ -27,6 +27,7 @@ from server.settings import Settings
 from server.sparql import query_ui, service_description
 from server.web.errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
 from server.web.negotiation import negotiate, preference
+from server.web.ratelimit import client_address
 from server.web.represent import represent
 from server.web.requests import read_body, utf8
 from server.web.services import services
@@ -195,18 +196,13 @@ def answer_response(answer: QueryAnswer, extra: dict[str, str]) -> Response:
     return Response(answer.body, headers=headers, media_type=answer.result_format.media_type)
 
 
-def client_address(request: Request) -> str | None:
-    """Who asks, as uvicorn gives it (behind a proxy on this host, the address it forwards)."""
-    return request.client.host if request.client is not None else None
-
-
 async def run_query(request: Request, protocol: ProtocolRequest, fmt: formats.Format) -> Response:
     """Answer a query; a GET is a representation of the data like any other (304 when the client
     already holds this version of the answer), a POST is answered afresh."""
     shared = services(request)
     engine, endpoint = shared.engine, shared.settings.iris.service("sparql")
     graphs = (protocol.default_graphs, protocol.named_graphs)
-    query = QueryRequest(protocol.query, fmt, *graphs, base_iri=endpoint, client=client_address(request))
+    query = QueryRequest(protocol.query, fmt, *graphs, base_iri=endpoint, client=client_address(request.scope))
 
     async def build(_: DataVersion) -> Response:
         return answer_response(await engine.execute(query), {})

@@ -54,6 +54,14 @@ def operation(scope: Scope) -> str | None:
     return None
 
 
+def client_address(scope: Scope) -> str | None:
+    """Who sends a request: its IP address as uvicorn gives it (behind a proxy on this host, the one
+    the proxy names in X-Forwarded-For). Rate limits count per client, and so does each client's
+    share of the query workers."""
+    client = scope.get("client")
+    return client[0] if client else None
+
+
 class RateLimits:
     """The limits of one HTTP process: a bucket of tokens per (operation, client)."""
 
@@ -74,8 +82,7 @@ class RateLimits:
         amount = self.amounts.get(kind) if kind else None
         if amount is None:
             return None
-        client = scope.get("client")
-        key = (kind, client[0] if client else "unknown")
+        key = (kind, client_address(scope) or "unknown")
         now, rate = self.clock(), amount / self.window
         tokens, then = self.buckets.get(key, (float(amount), now))
         tokens = min(float(amount), tokens + (now - then) * rate)
