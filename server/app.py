@@ -40,6 +40,7 @@ from server.validation.workers import ValidationService
 from server.web.errors import HTTPProblem
 from server.web.guards import RequestGuard
 from server.web.problems import handle_engine_error, handle_http_exception, handle_problem
+from server.web.rendered import RenderedCache
 from server.web.security import SecurityHeaders
 from server.web.services import Services, services
 from server.web.static import CachedStaticFiles
@@ -54,11 +55,14 @@ READ = ["GET", "HEAD"]
 
 
 async def health(request: Request) -> Response:
-    """Liveness for load balancers and monitoring, with this process's result cache figures."""
-    engine = services(request).engine
+    """Liveness for load balancers and monitoring, with this process's caches' figures."""
+    shared = services(request)
+    engine = shared.engine
     body = {"status": "ok", "software": __version__, "data": (await engine.data_version()).tag}
     if isinstance(engine, CachingEngine):
         body["result_cache"] = engine.figures()
+    if shared.rendered.enabled:
+        body["rendered_cache"] = shared.rendered.figures()
     return JSONResponse(body)
 
 
@@ -127,7 +131,8 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
         openapi_url=None,  # the routes are plain routes, which FastAPI's own description would leave out
         middleware=middleware(settings),
     )
-    shared = Services(settings, make_templates(app, HERE / "templates"))
+    templates = make_templates(app, HERE / "templates")
+    shared = Services(settings, templates, rendered=RenderedCache(settings.result_cache_bytes))
     for state in (
         Examples.load(settings.queries_dir),
         Shapes(settings),

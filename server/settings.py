@@ -127,8 +127,9 @@ class Settings(BaseSettings):
     result_cache_bytes: int = Field(
         64 * 1024 * 1024,
         ge=0,
-        description="Memory per server process for answers remembered until the data version changes "
-        "(least recently used go first); 0 turns the cache off.",
+        description="Memory per server process for query answers, and as much again for built pages and "
+        "descriptions, remembered until the data version changes (least recently used go first); "
+        "0 turns both off: every request is evaluated and built afresh.",
     )
     worker_malloc: Path | None = Field(
         None,

@@ -94,7 +94,7 @@ def test_failures_are_not_remembered() -> None:
         with pytest.raises(QuerySyntaxError):
             asyncio.run(cache.execute(broken))
     assert inner.evaluations == 2
-    assert cache.size_bytes == 0
+    assert cache.figures()["bytes"] == 0
 
 
 def test_memory_stays_within_the_bound_and_the_least_recently_used_go_first() -> None:
@@ -105,7 +105,7 @@ def test_memory_stays_within_the_bound_and_the_least_recently_used_go_first() ->
     for request in requests:
         asyncio.run(cache.execute(request))
         asyncio.run(cache.execute(requests[0]))  # kept in use, so never the least recently used
-        assert cache.size_bytes <= cache.capacity_bytes
+        assert cache.figures()["bytes"] <= cache.figures()["capacity_bytes"]
     evaluations = inner.evaluations
     asyncio.run(cache.execute(requests[0]))
     assert inner.evaluations == evaluations  # still there
@@ -119,7 +119,7 @@ def test_an_answer_too_big_for_its_share_is_not_kept() -> None:
     cache = CachingEngine(inner, 8_000)
     everything = QueryRequest("SELECT * WHERE { ?s ?p ?o }", formats.TSV)
     asyncio.run(cache.execute(everything))
-    assert cache.size_bytes == 0
+    assert cache.figures()["bytes"] == 0
 
 
 def test_a_zero_size_turns_the_cache_off() -> None:
@@ -169,3 +169,60 @@ def test_with_the_cache_off_every_request_is_evaluated(tmp_path: Path) -> None:
     assert [a.status_code for a in answers] == [200, 200]
     assert all("x-cache" not in a.headers for a in answers)
     assert "result_cache" not in health
+
+
+# Built pages and descriptions are kept too (server.web.rendered), under the same switch.
+PAGE = "/doc/place/kuopio"
+
+
+def test_a_page_asked_again_is_sent_as_built(http: httpx.Client) -> None:
+    before = http.get("/health").json()["rendered_cache"]
+    first = http.get(PAGE, headers={"Accept": "text/html", "Accept-Language": "fi"})
+    second = http.get(PAGE, headers={"Accept": "text/html", "Accept-Language": "fi"})
+    after = http.get("/health").json()["rendered_cache"]
+    assert first.status_code == second.status_code == 200
+    assert second.headers["x-cache"] == "HIT"
+    assert second.content == first.content
+    assert second.headers["etag"] == first.headers["etag"]
+    assert second.headers["content-security-policy"] == first.headers["content-security-policy"]
+    assert after["hits"] >= before["hits"] + 1
+    assert 0 < after["bytes"] <= after["capacity_bytes"]
+
+
+def test_each_variant_of_a_page_is_kept_apart(http: httpx.Client) -> None:
+    def fetch(accept: str, language: str) -> httpx.Response:
+        answer = http.get(PAGE, headers={"Accept": accept, "Accept-Language": language})
+        assert answer.status_code == 200
+        return answer
+
+    for _ in range(2):  # the second round comes from what was kept
+        turtle, html_fi, html_zh = fetch("text/turtle", "fi"), fetch("text/html", "fi"), fetch("text/html", "zh")
+        assert turtle.headers["content-type"].startswith("text/turtle")
+        assert html_fi.headers["content-type"].startswith("text/html")
+        assert '<html lang="fi"' in html_fi.text and '<html lang="zh' in html_zh.text
+
+
+def test_a_kept_page_keeps_the_host_it_was_asked_on(http: httpx.Client) -> None:
+    """Pages carry absolute links, so the host is part of what identifies a kept page."""
+    for _ in range(2):
+        one = http.get("/", headers={"Host": "one.example"})
+        other = http.get("/", headers={"Host": "other.example"})
+        assert "http://one.example/" in one.text and "http://other.example/" not in one.text
+        assert "http://other.example/" in other.text and "http://one.example/" not in other.text
+
+
+def test_a_client_holding_the_page_gets_304_not_the_kept_page(http: httpx.Client) -> None:
+    page = http.get(PAGE, headers={"Accept": "text/html"})
+    http.get(PAGE, headers={"Accept": "text/html"})
+    revalidated = http.get(PAGE, headers={"Accept": "text/html", "If-None-Match": page.headers["etag"]})
+    assert revalidated.status_code == 304
+    assert revalidated.content == b""
+
+
+def test_with_the_cache_off_every_page_is_built(tmp_path: Path) -> None:
+    with live_server("--no-validate", "--result-cache-bytes", "0", cache_dir=tmp_path) as server:
+        pages = [httpx.get(f"{server.url}{PAGE}", headers={"Accept": "text/html"}, timeout=30) for _ in range(2)]
+        health = httpx.get(f"{server.url}/health", timeout=30).json()
+    assert [p.status_code for p in pages] == [200, 200]
+    assert all("x-cache" not in p.headers for p in pages)
+    assert "rendered_cache" not in health

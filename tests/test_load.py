@@ -190,4 +190,29 @@ def test_data_loaded_into_the_default_graph_have_their_pages(tmp_path: Path) -> 
         assert "Testville" in page.text and "Otherville" in page.text, "its own name and the town linking to it"
 
 
+def test_pages_kept_for_one_version_are_not_sent_for_the_next(tmp_path: Path) -> None:
+    """Built pages are kept per data version (server.web.rendered): after a load, the same URL
+    is built again from the new data."""
+    store, data = tmp_path / "store", tmp_path / "town.ttl"
+
+    def load(name: str) -> str:
+        data.write_text(f'<https://w3id.org/sistercities/id/place/testville> <{SKOS_PREF_LABEL.value}> "{name}"@en .\n')
+        assert sistercities("load", "--store", str(store), str(data)).returncode == 0
+        return StoreLocation(store).current().record.version
+
+    version = load("Testville")
+    options = ("--store", str(store), "--no-validate", "--store-check-seconds", "0.05")
+    with live_server(*options, cache_dir=tmp_path / "cache") as server, httpx.Client(base_url=server.url) as http:
+        pages = [http.get("/doc/place/testville", headers={"Accept": "text/html"}, timeout=30) for _ in range(2)]
+        assert "Testville" in pages[1].text and pages[1].headers["x-cache"] == "HIT"
+        version = load("Renamedville")
+        deadline = time.monotonic() + 30
+        while http.get("/health").json()["data"] != version:
+            assert time.monotonic() < deadline, "the server did not switch to the loaded data"
+            time.sleep(0.05)
+        page = http.get("/doc/place/testville", headers={"Accept": "text/html"}, timeout=30)
+        assert "Renamedville" in page.text and "Testville" not in page.text
+        assert "x-cache" not in page.headers
+
+
 SKOS_PREF_LABEL = ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")

@@ -9,14 +9,16 @@ import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server import formats
 from server.labels import Labels
 from server.namespaces import RDFS
-from server.query.engine import select
+from server.query.engine import DataVersion, select
 from server.query.facts import facts_about
 from server.query.statistics import stored_statistics
 from server.uris import local_url
 from server.web.errors import BadRequest
 from server.web.i18n import reader_language
+from server.web.represent import represent
 from server.web.requests import page_number
 from server.web.services import services
 
@@ -39,11 +41,16 @@ async def labels_of(request: Request, iris: set[str]) -> Labels:
 
 
 async def index(request: Request) -> Response:
-    classes, triples = await counts(request)
-    labels = await labels_of(request, {iri for iri, _ in classes})
+    """GET /: what kinds of things there are, and how many of each."""
     language = reader_language(request)
-    context = {"classes": [(iri, *labels.choose(iri, language), n) for iri, n in classes], "triples": triples}
-    return services(request).templates.TemplateResponse(request, "index.html", context)
+
+    async def build(_: DataVersion) -> Response:
+        classes, triples = await counts(request)
+        labels = await labels_of(request, {iri for iri, _ in classes})
+        context = {"classes": [(iri, *labels.choose(iri, language), n) for iri, n in classes], "triples": triples}
+        return services(request).templates.TemplateResponse(request, "index.html", context)
+
+    return await represent(request, formats.HTML, f"home-{language}", build, vary="Accept-Language")
 
 
 async def browse(request: Request) -> Response:
@@ -60,23 +67,33 @@ async def browse(request: Request) -> Response:
     except ValueError:
         raise BadRequest("Give the class to browse as ?class= with an absolute IRI.") from None
     shared = services(request)
-    page, size = page_number(request), shared.settings.page_size
+    language, page = reader_language(request), page_number(request)
+
+    async def build(_: DataVersion) -> Response:
+        context = await browse_context(request, class_iri, cls, page, language)
+        return shared.templates.TemplateResponse(request, "browse.html", context)
+
+    return await represent(request, formats.HTML, f"browse-{language}-{page}", build, vary="Accept-Language")
+
+
+async def browse_context(request: Request, class_iri: str, cls: ox.NamedNode, page: int, language: str) -> dict:
+    """One page of the things of a class, sorted by name in the reader's language."""
+    shared = services(request)
+    size = shared.settings.page_size
     query = (
         f"SELECT DISTINCT ?s WHERE {{ ?s a ?type . ?type <{RDFS + 'subClassOf'}>* {cls} FILTER(isIRI(?s)) }} "
         f"LIMIT {size + 1} OFFSET {(page - 1) * size}"
     )
     found = [row["s"].value for row in await select(shared.engine, query)]
     labels = await labels_of(request, {*found, class_iri})
-    language = reader_language(request)
     base = shared.settings.base_iri
     items = sorted(
         ((labels.best(i, language), local_url(base, i) or i, i) for i in found[:size]), key=lambda t: t[0].lower()
     )
-    context = {
+    return {
         "title": labels.best(class_iri, language),
         "class_iri": class_iri,
         "items": items,
         "page_number": page,
         "more": len(found) > size,
     }
-    return shared.templates.TemplateResponse(request, "browse.html", context)

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from server import formats
 from server.query.engine import DataVersion, QueryAnswer, QueryEngine, QueryRequest
@@ -28,17 +30,55 @@ Key = tuple[str, str, str, tuple[str, ...], tuple[str, ...], int | None, bool, s
 ENTRY_OVERHEAD_BYTES = 400  # the key, the answer object and the dictionary slot, roughly
 LARGEST_SHARE = 8  # one answer may fill at most 1/8 of the cache, so a big one cannot flush it
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class SizedLru(Generic[K, V]):
+    """Entries bounded by their total cost in bytes; the least recently used go first.
+
+    Shared by the answers kept here and the pages the web layer keeps (server.web.represent):
+    both hold what one data version yields, and both must stay within a fixed memory."""
+
+    def __init__(self, capacity_bytes: int, cost: Callable[[K, V], int]) -> None:
+        self.capacity_bytes = capacity_bytes
+        self.size_bytes = 0
+        self._cost = cost
+        self._entries: OrderedDict[K, V] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: K) -> V | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        """Keep `value`, unless it alone would take more than its share of the memory."""
+        cost = self._cost(key, value)
+        if cost * LARGEST_SHARE > self.capacity_bytes or key in self._entries:
+            return
+        self._entries[key] = value
+        self.size_bytes += cost
+        while self.size_bytes > self.capacity_bytes:
+            old_key, old_value = self._entries.popitem(last=False)
+            self.size_bytes -= self._cost(old_key, old_value)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.size_bytes = 0
+
 
 class CachingEngine:
     """A QueryEngine that answers a repeated query from memory while the data version holds."""
 
     def __init__(self, engine: QueryEngine, capacity_bytes: int) -> None:
         self.engine = engine
-        self.capacity_bytes = capacity_bytes
-        self.size_bytes = 0
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[Key, QueryAnswer] = OrderedDict()
+        self._answers: SizedLru[Key, QueryAnswer] = SizedLru(capacity_bytes, entry_cost)
 
     @property
     def query_timeout(self) -> float:
@@ -55,8 +95,7 @@ class CachingEngine:
         await self.engine.start()
 
     async def close(self) -> None:
-        self._entries.clear()
-        self.size_bytes = 0
+        self._answers.clear()
         await self.engine.close()
 
     async def data_version(self) -> DataVersion:
@@ -70,14 +109,13 @@ class CachingEngine:
         if version.tag is None:
             return await self.engine.execute(request)
         key = cache_key(version.tag, request)
-        remembered = self._entries.get(key)
+        remembered = self._answers.get(key)
         if remembered is not None:
-            self._entries.move_to_end(key)
             self.hits += 1
             return dataclasses.replace(remembered, cached=True, in_lane=False)
         self.misses += 1
         answer = await self.engine.execute(request)
-        self._remember(key, answer)
+        self._answers.put(key, answer)
         return answer
 
     def figures(self) -> dict[str, int]:
@@ -85,20 +123,10 @@ class CachingEngine:
         return {
             "hits": self.hits,
             "misses": self.misses,
-            "entries": len(self._entries),
-            "bytes": self.size_bytes,
-            "capacity_bytes": self.capacity_bytes,
+            "entries": len(self._answers),
+            "bytes": self._answers.size_bytes,
+            "capacity_bytes": self._answers.capacity_bytes,
         }
-
-    def _remember(self, key: Key, answer: QueryAnswer) -> None:
-        cost = entry_cost(key, answer)
-        if cost * LARGEST_SHARE > self.capacity_bytes or key in self._entries:
-            return
-        self._entries[key] = answer
-        self.size_bytes += cost
-        while self.size_bytes > self.capacity_bytes:
-            old_key, old_answer = self._entries.popitem(last=False)
-            self.size_bytes -= entry_cost(old_key, old_answer)
 
 
 def cache_key(tag: str, request: QueryRequest) -> Key:

@@ -209,7 +209,9 @@ async def run_query(request: Request, protocol: ProtocolRequest, fmt: formats.Fo
 
     if request.method not in ("GET", "HEAD"):
         return await build(await engine.data_version())
-    return await represent(request, fmt, fmt.key, build, headers={"Cache-Control": "public, no-cache"})
+    # Not kept as a page: the result cache keeps the answer, and its headers tell how it was made.
+    headers = {"Cache-Control": "public, no-cache"}
+    return await represent(request, fmt, fmt.key, build, headers=headers, keep=False)
 
 
 async def service_description_or_ui(request: Request, protocol: ProtocolRequest) -> Response:

@@ -4,7 +4,8 @@ Every document the server derives from the data (query answers, resource descrip
 vocabularies, VoID, the catalogue, the quality report, sitemaps, dumps) changes only when the
 data version does or another variant is chosen. So each is answered alike: validators from the
 data version and the variant (server.web.conditional), 304 when the client's copy is still good,
-and only otherwise the work of building the body.
+then the representation kept from an earlier request (server.web.rendered), and only otherwise
+the work of building the body.
 """
 
 from __future__ import annotations
@@ -30,22 +31,29 @@ async def represent(
     *,
     vary: str | None = "Accept",
     headers: dict[str, str] | None = None,
+    keep: bool = True,
 ) -> Response:
     """Answer with the representation `build` makes for the data version, or 304 Not Modified.
 
     `variant` names what besides the URL and the data makes this answer differ (format,
     language, page); `build` returns the body in `fmt`, or a whole Response (a rendered page), to
-    which the validators and `headers` are added.
+    which the validators and `headers` are added. With `keep`, what was built is kept for the
+    next request of the same URL and variant while the data version holds.
     """
-    version = await services(request).engine.data_version()
+    shared = services(request)
+    version = await shared.engine.data_version()
     sent = {**conditional.validators(version, variant), **({"Vary": vary} if vary else {}), **(headers or {})}
     if conditional.is_fresh(request, sent):
         return conditional.not_modified(sent)
-    built = await build(version)
-    if isinstance(built, Response):
-        built.headers.update(sent)
-        return built
-    return Response(built, headers=sent, media_type=fmt.media_type)
+    key = shared.rendered.key(request, version, variant) if keep else None
+    response = shared.rendered.get(key) if key else None
+    if response is None:
+        built = await build(version)
+        response = built if isinstance(built, Response) else Response(built, media_type=fmt.media_type)
+        if key:
+            shared.rendered.keep(key, response)
+    response.headers.update(sent)
+    return response
 
 
 def variant_headers(

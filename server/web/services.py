@@ -1,7 +1,7 @@
 """What request handlers share: one typed services object per application.
 
 What request handlers share, one object per application: settings, the engine, templates, the
-per-version memo, and each feature's own state, found by its type.
+per-version memo, the representations kept (server.web.rendered), and each feature's own state, found by its type.
 
 create_app builds it and the handlers read it with `services(request)`. The web layer does not
 know the features: a feature puts its state in with `provide` and gets it back, typed, with
@@ -19,6 +19,7 @@ from starlette.templating import Jinja2Templates
 from server.query.engine import QueryEngine
 from server.settings import Settings
 from server.web.memo import VersionMemo
+from server.web.rendered import RenderedCache
 
 T = TypeVar("T")
 
@@ -28,6 +29,7 @@ class Services:
     settings: Settings
     templates: Jinja2Templates
     memo: VersionMemo = field(default_factory=VersionMemo)
+    rendered: RenderedCache = field(default_factory=lambda: RenderedCache(0))
     _engine: QueryEngine | None = None
     _features: dict[type, object] = field(default_factory=dict)
 
