@@ -41,7 +41,7 @@ def rolling_switch(work: Path, added: str) -> dict:
     (work / "new-data" / "seeds" / "990-replicas.ttl").write_text(added, encoding="utf-8")
     command = [sys.executable, str(ROOT / "scripts" / "replicas.py"), "--work", str(work / "run")]
     command += ["--rolling-switch", str(work / "new-data"), "--json", str(work / "report.json")]
-    command += ["--clients", "3", "--max-requests", "5000", "--max-seconds", "240", "--step-timeout", "120"]
+    command += ["--clients", "3", "--max-requests", "50000", "--max-seconds", "240", "--step-timeout", "120"]
     command += ["--server-arg=--workers=1", "--server-arg=--reserved-workers=1"]
     command += ["--build-niceness", "0"]  # a busy machine would starve a niced build: the test is timed
     result = subprocess.run(command, capture_output=True, text=True, timeout=400)
