@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 
+from server.query.local import LocalEngine
 from server.settings import Settings
 from server.uris import DOCUMENT_FORMATS
 from tests.live import live_server
@@ -236,6 +238,54 @@ def test_a_description_costs_a_bounded_number_of_queries() -> None:
         asyncio.run(describe(engine, BASE + "id/" + name, Iris(BASE), sources))
         counts[name] = engine.count
     assert max(counts.values()) <= 5, counts
+
+
+def links_to_a_hub(count: int) -> tuple[LocalEngine, str]:
+    """An engine over a store where `count` things link to one hub, in two graphs and by two
+    properties, so that pages must order by property and then by subject."""
+    hub = ox.NamedNode(f"{BASE}id/place/hub")
+    store = ox.Store()
+    for i in range(count):
+        thing = ox.NamedNode(f"{BASE}id/agreement/a{i:04d}")
+        predicate = ox.NamedNode(f"{BASE}ontology#{'party' if i % 3 else 'location'}")
+        for graph in {f"{BASE}graph/g{i % 2}", f"{BASE}graph/g2"}:
+            store.add(ox.Quad(thing, predicate, hub, ox.NamedNode(graph)))
+    return LocalEngine(store, {}), hub.value
+
+
+def every_page(engine: LocalEngine, hub: str, size: int) -> list[list]:
+    from server.linked.resources import incoming_page
+
+    pages, more, number = [], True, 1
+    while more:
+        statements, more = asyncio.run(incoming_page(engine, hub, number, size))
+        pages.append(statements)
+        number += 1
+    return pages
+
+
+def test_a_hubs_links_are_paged_in_order_of_property_and_subject() -> None:
+    engine, hub = links_to_a_hub(95)
+    pages = every_page(engine, hub, 10)
+    links = [(s.predicate.value, s.subject.value) for page in pages for s in page]
+    assert [len(page) for page in pages] == [10] * 9 + [5]
+    assert links == sorted(links) and len(set(links)) == 95
+    assert all(len(s.graphs) == 2 for page in pages for s in page), "both graphs stating each link"
+
+
+def test_beyond_the_sorted_bound_a_hubs_pages_follow_the_store_and_miss_nothing(monkeypatch) -> None:
+    from server.linked import resources
+
+    monkeypatch.setattr(resources, "SORTED_INCOMING_ROWS", 50)
+    engine, hub = links_to_a_hub(95)  # 190 rows: past the bound
+    pages = every_page(engine, hub, 10)
+    links = [(s.predicate.value, s.subject.value) for page in pages for s in page]
+    assert [len(page) for page in pages] == [10] * 9 + [5]
+    assert len(set(links)) == 95, "every link once"
+    for page in pages:
+        keys = [(s.predicate.value, s.subject.value) for s in page]
+        assert keys == sorted(keys), "each page sorted"
+        assert all(len(s.graphs) == 2 for s in page)
 
 
 def test_the_ontology_and_its_terms_dereference(http: httpx.Client) -> None:

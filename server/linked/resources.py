@@ -38,6 +38,7 @@ from server.uris import Iris
 from server.web.supplements import Supplement
 
 MAX_NESTED_ROWS = 5_000
+SORTED_INCOMING_ROWS = 20_000  # links (one row per graph stating each) sorted by property and subject
 CC_BY = ox.NamedNode("https://creativecommons.org/licenses/by/4.0/")
 
 
@@ -139,22 +140,45 @@ async def statements_and_blank_nodes(engine: QueryEngine, iri: str, iris: Iris) 
 
 
 async def incoming_page(engine: QueryEngine, iri: str, page: int, size: int) -> tuple[list[Statement], bool]:
-    offset = (page - 1) * size
+    """One page of the statements linking to `iri`, ordered by property and then subject, and
+    whether there are more.
+
+    The links are read unordered and sorted here: pyoxigraph's ORDER BY compares terms by
+    reading their text from the store again and again (264 ms for the 786 links of the biggest
+    hub at ten million triples, against 22 ms read once and sorted in Python). Beyond
+    SORTED_INCOMING_ROWS the pages follow the store's own order, each page sorted, as /browse
+    does, so a thing linked to by millions costs a page, not a sort of everything."""
     linking = f"?s ?p {sparql_iri(iri)}"
-    query = f"""SELECT ?s ?p ?g WHERE {{
-        {{ SELECT DISTINCT ?s ?p WHERE {{ {in_any_graph(linking, "?x")} FILTER(isIRI(?s)) }}
-           ORDER BY ?p ?s LIMIT {size + 1} OFFSET {offset} }}
-        OPTIONAL {{ GRAPH ?g {{ {linking} }} }} }}"""
-    rows = await select(engine, query, (size + 1) * 50)
+    offset = (page - 1) * size
+    cap = SORTED_INCOMING_ROWS + 1
+    every_link = f"SELECT ?s ?p ?g WHERE {{ {in_any_graph(linking)} FILTER(isIRI(?s)) }} LIMIT {cap}"
+    rows = await select(engine, every_link, cap)
+    sorted_here = len(rows) <= SORTED_INCOMING_ROWS
+    if not sorted_here:
+        rows = await select(engine, store_order_page(linking, offset, size), (size + 1) * 50)
     graphs: dict[tuple, list[str]] = defaultdict(list)
     for s, p, g in rows:  # by position, as in _grouped
         named = graphs[(s, p)]
         if g is not None:  # no graph: stated in the default graph alone
             named.append(g.value)
-    ordered = sorted(graphs, key=lambda key: (key[1].value, key[0].value))
+    # The page's links: a window of all of them sorted, or the store's page (in the order read).
+    window = sorted(graphs, key=property_then_subject)[offset : offset + size + 1] if sorted_here else list(graphs)
     target = ox.NamedNode(iri)
-    statements = [Statement(s, p, target, tuple(sorted(graphs[(s, p)]))) for s, p in ordered]
-    return statements[:size], len(statements) > size
+    shown = sorted(window[:size], key=property_then_subject)
+    return [Statement(s, p, target, tuple(sorted(graphs[(s, p)]))) for s, p in shown], len(window) > size
+
+
+def property_then_subject(link: tuple[ox.NamedNode, ox.NamedNode]) -> tuple[str, str]:
+    subject, predicate = link
+    return predicate.value, subject.value
+
+
+def store_order_page(linking: str, offset: int, size: int) -> str:
+    """A page of the links in the order the store reads them, with the graphs of each."""
+    return f"""SELECT ?s ?p ?g WHERE {{
+        {{ SELECT DISTINCT ?s ?p WHERE {{ {in_any_graph(linking, "?x")} FILTER(isIRI(?s)) }}
+           LIMIT {size + 1} OFFSET {offset} }}
+        OPTIONAL {{ GRAPH ?g {{ {linking} }} }} }}"""
 
 
 async def graph_sources(engine: QueryEngine) -> dict[str, list[str]]:
