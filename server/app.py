@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,6 +35,7 @@ from server.reconcile import search as name_search
 from server.settings import Settings
 from server.sparql import protocol as sparql
 from server.sparql.examples import Examples
+from server.uris import local_url
 from server.validation import service as validation
 from server.validation.validator import Shapes
 from server.validation.workers import ValidationService
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     import httpx
 
 HERE = Path(__file__).resolve().parent
+log = logging.getLogger(__name__)
 READ = ["GET", "HEAD"]
 
 
@@ -116,9 +119,11 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
         # The validation workers load pySHACL for seconds: queries need not wait for them.
         validation_started = asyncio.create_task(validation_service.start())
         await shared.engine.start()
+        warming = asyncio.create_task(warm_up(app, settings))
         try:
             yield
         finally:
+            warming.cancel()
             validation_started.cancel()
             await asyncio.gather(shared.engine.close(), validation_service.close())
 
@@ -151,6 +156,22 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)  # unknown paths, methods
     app.add_exception_handler(EngineError, handle_engine_error)
     return app
+
+
+async def warm_up(app: FastAPI, settings: Settings) -> None:
+    """Ask once, right after a start, for what the first visitors would otherwise wait on: the
+    templates compiled, the values pages derive once per data version, the search index opened
+    and its name keys loaded. In the background, so the first answer is not delayed by it."""
+    import httpx  # a client library, imported only once the server answers
+
+    paths = ("/", local_url(settings.base_iri, settings.iris.dataset), "/search?q=warm")
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        for path in paths:
+            try:
+                await client.get(path, headers={"Accept": "text/html"})
+            except httpx.HTTPError as error:  # only the warmth is lost
+                log.info("warming up %s: %s", path, error)
 
 
 @asynccontextmanager

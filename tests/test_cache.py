@@ -7,6 +7,7 @@ which runs the workers' own jobs), counting how often it is asked.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 
@@ -226,3 +227,14 @@ def test_with_the_cache_off_every_page_is_built(tmp_path: Path) -> None:
     assert [p.status_code for p in pages] == [200, 200]
     assert all("x-cache" not in p.headers for p in pages)
     assert "rendered_cache" not in health
+
+
+def test_a_started_server_has_built_its_first_pages_before_anyone_asks(tmp_path: Path) -> None:
+    """The warm-up (server.app.warm_up) asks for the home page, the dataset's page and a search
+    right after a start, so the first visitor does not wait for templates and per-version values."""
+    with live_server("--no-validate", cache_dir=tmp_path) as server:
+        deadline = time.monotonic() + 30
+        while (kept := httpx.get(f"{server.url}/health", timeout=30).json()["rendered_cache"])["entries"] < 2:
+            assert time.monotonic() < deadline, kept
+            time.sleep(0.1)
+        assert kept["hits"] == 0 and kept["misses"] >= 2
