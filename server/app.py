@@ -35,7 +35,6 @@ from server.reconcile import search as name_search
 from server.settings import Settings
 from server.sparql import protocol as sparql
 from server.sparql.examples import Examples
-from server.uris import local_url
 from server.validation import service as validation
 from server.validation.validator import Shapes
 from server.validation.workers import ValidationService
@@ -119,7 +118,7 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
         # The validation workers load pySHACL for seconds: queries need not wait for them.
         validation_started = asyncio.create_task(validation_service.start())
         await shared.engine.start()
-        warming = asyncio.create_task(warm_up(app, settings))
+        warming = asyncio.create_task(warm_up(app, shared))
         try:
             yield
         finally:
@@ -158,16 +157,18 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
     return app
 
 
-async def warm_up(app: FastAPI, settings: Settings) -> None:
-    """Ask once, right after a start, for what the first visitors would otherwise wait on: the
-    templates compiled, the values pages derive once per data version, the search index opened
-    and its name keys loaded. In the background, so the first answer is not delayed by it."""
+async def warm_up(app: FastAPI, shared: Services) -> None:
+    """Prepare, right after a start, what the first visitors would otherwise wait on: every
+    template compiled, the home page's figures and labels, the search index opened and its name
+    keys loaded. In the background, so the first answer is not delayed by it. Only cheap pages are
+    asked for: the dataset's own page, for one, counts the whole store the first time."""
     import httpx  # a client library, imported only once the server answers
 
-    paths = ("/", local_url(settings.base_iri, settings.iris.dataset), "/search?q=warm")
+    templates = shared.templates.env
+    await asyncio.to_thread(lambda: [templates.get_template(name) for name in templates.list_templates()])
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-        for path in paths:
+        for path in ("/", "/search?q=warm"):
             try:
                 await client.get(path, headers={"Accept": "text/html"})
             except httpx.HTTPError as error:  # only the warmth is lost

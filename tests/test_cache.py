@@ -230,11 +230,11 @@ def test_with_the_cache_off_every_page_is_built(tmp_path: Path) -> None:
 
 
 def test_a_started_server_has_built_its_first_pages_before_anyone_asks(tmp_path: Path) -> None:
-    """The warm-up (server.app.warm_up) asks for the home page, the dataset's page and a search
-    right after a start, so the first visitor does not wait for templates and per-version values."""
+    """The warm-up (server.app.warm_up) compiles the templates and asks for the home page and a search
+    right after a start, so the first visitor does not wait for them."""
     with live_server("--no-validate", cache_dir=tmp_path) as server:
         deadline = time.monotonic() + 30
-        while (kept := httpx.get(f"{server.url}/health", timeout=30).json()["rendered_cache"])["entries"] < 2:
+        while (kept := httpx.get(f"{server.url}/health", timeout=30).json()["rendered_cache"])["entries"] < 1:
             assert time.monotonic() < deadline, kept
             time.sleep(0.1)
-        assert kept["hits"] == 0 and kept["misses"] >= 2
+        assert kept["hits"] == 0 and kept["misses"] >= 1, "the home page, built before anyone asked"
