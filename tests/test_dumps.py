@@ -209,6 +209,42 @@ def test_dumps_of_old_versions_are_pruned(tmp_path: Path) -> None:
     assert sorted(p.name for p in store.root.iterdir()) == ["current", "recent"]
 
 
+def test_dumps_are_produced_one_at_a_time(tmp_path: Path) -> None:
+    """Each export holds a query worker; asked for every dump at once (as the catalogue asks), the
+    store produces them one after the other, so clients' queries keep the other workers."""
+    import asyncio
+
+    import pyoxigraph as ox
+
+    from server.publish.dumps import DUMPS, DumpStore
+    from server.query.local import LocalEngine
+
+    class Exporting(LocalEngine):
+        running = most = 0
+
+        async def export(self, fmt, path, left_out=()):
+            Exporting.running += 1
+            Exporting.most = max(Exporting.most, Exporting.running)
+            try:
+                await asyncio.sleep(0.05)  # an export takes a while: let the others start if they may
+                await super().export(fmt, path, left_out)
+            finally:
+                Exporting.running -= 1
+
+    example = "http://example.org/"
+    store = ox.Store()
+    store.add(ox.Quad(ox.NamedNode(example + "s"), ox.NamedNode(example + "p"), ox.Literal("o"), ox.NamedNode(example)))
+    dumps = DumpStore(tmp_path)
+
+    async def every_dump() -> list:
+        engine = Exporting(store, {})
+        return await asyncio.gather(*(dumps.ensure(engine, "v1", spec) for spec in DUMPS))
+
+    produced = asyncio.run(every_dump())
+    assert len(produced) == len(DUMPS) > 1
+    assert Exporting.most == 1
+
+
 def test_concurrent_first_requests_produce_one_file(tmp_path: Path) -> None:
     """A fresh cache: many clients ask for the same dump at once and all get the same bytes."""
     import concurrent.futures

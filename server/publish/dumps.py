@@ -158,6 +158,9 @@ class DumpStore:
         self.root = cache_dir / "dumps"
         self.left_out = left_out
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        # One dump produced at a time: an export holds a query worker for as long as it takes
+        # (minutes at ten million triples), and the catalogue asks for every dump at once.
+        self._producing = asyncio.Semaphore(1)
         self._tasks: set[asyncio.Task] = set()
 
     def directory(self, version: str) -> Path:
@@ -202,7 +205,8 @@ class DumpStore:
             found = self.ready(version, spec)
             if found is None:
                 try:
-                    await self._produce(engine, version, spec)
+                    async with self._producing:
+                        await self._produce(engine, version, spec)
                 except EngineError as error:
                     raise ServiceUnavailable(f"The dump {spec.name} could not be produced: {error}") from error
                 found = self.ready(version, spec)
