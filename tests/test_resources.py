@@ -147,6 +147,15 @@ def test_validators_304_gzip_and_cors(server_url: str) -> None:
         assert other_language.status_code == 200
 
 
+def test_if_none_match_any_holds_only_for_what_exists(http: httpx.Client) -> None:
+    """`If-None-Match: *` (RFC 9110, 13.1.2): 304 for a document that has a representation, and
+    the usual 404 for one that has none, never a 304 that would hide it."""
+    existing = http.get("/doc/place/shanghai.ttl", headers={"If-None-Match": "*"})
+    missing = http.get("/doc/place/no-such-place.ttl", headers={"If-None-Match": "*"})
+    assert existing.status_code == 304 and existing.headers["etag"]
+    assert missing.status_code == 404
+
+
 def parse(response: httpx.Response, fmt: ox.RdfFormat = ox.RdfFormat.TURTLE) -> list:
     return list(ox.parse(response.content, format=fmt))
 

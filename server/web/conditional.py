@@ -33,16 +33,25 @@ def _validators(version: DataVersion, variant: str) -> tuple[tuple[str, str], ..
 
 
 def is_fresh(request: Request, headers: dict[str, str]) -> bool:
-    """Whether the client's cached copy is still good (If-None-Match wins over If-Modified-Since)."""
+    """Whether the client's cached copy is still good (If-None-Match wins over If-Modified-Since).
+
+    `If-None-Match: *` is not answered here: it holds only if the resource has a representation
+    (RFC 9110, 13.1.2), which is known once it is built (asks_for_any)."""
     if "if-none-match" not in request.headers and "if-modified-since" not in request.headers:
         return False
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None and "ETag" in headers:
         tags = parse_etags(if_none_match)
-        return tags.star_tag or tags.contains_weak(headers["ETag"].removeprefix("W/").strip('"'))
+        return not tags.star_tag and tags.contains_weak(headers["ETag"].removeprefix("W/").strip('"'))
     if_modified_since = parse_date(request.headers.get("if-modified-since"))
     modified = parse_date(headers.get("Last-Modified"))
     return if_modified_since is not None and modified is not None and modified <= if_modified_since
+
+
+def asks_for_any(request: Request) -> bool:
+    """`If-None-Match: *`: the client's copy is good if the resource has any representation."""
+    if_none_match = request.headers.get("if-none-match")
+    return if_none_match is not None and parse_etags(if_none_match).star_tag
 
 
 def not_modified(headers: dict[str, str]) -> Response:

@@ -52,6 +52,8 @@ async def represent(
         response = built if isinstance(built, Response) else Response(built, media_type=fmt.media_type)
         if key:
             shared.rendered.keep(key, response)
+    if conditional.asks_for_any(request):  # it exists: the build did not say otherwise
+        return conditional.not_modified(sent)
     response.headers.update(sent)
     return response
 
