@@ -51,7 +51,7 @@ def test_a_repeated_query_is_evaluated_once() -> None:
     assert inner.evaluations == 1
     assert second.body == first.body
     assert (first.cached, second.cached) == (False, True)
-    assert (cache.hits, cache.misses) == (1, 1)
+    assert (cache.figures()["hits"], cache.figures()["misses"]) == (1, 1)
 
 
 def test_another_format_or_graph_or_row_cap_is_another_answer() -> None:

@@ -43,16 +43,18 @@ class SizedLru(Generic[K, V]):
     def __init__(self, capacity_bytes: int, cost: Callable[[K, V], int]) -> None:
         self.capacity_bytes = capacity_bytes
         self.size_bytes = 0
+        self.hits = 0
+        self.misses = 0
         self._cost = cost
         self._entries: OrderedDict[K, V] = OrderedDict()
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
     def get(self, key: K) -> V | None:
         value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
+        if value is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._entries.move_to_end(key)
         return value
 
     def put(self, key: K, value: V) -> None:
@@ -70,14 +72,22 @@ class SizedLru(Generic[K, V]):
         self._entries.clear()
         self.size_bytes = 0
 
+    def figures(self) -> dict[str, int]:
+        """For monitoring (GET /health): how often it answered, and how full it is."""
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "entries": len(self._entries),
+            "bytes": self.size_bytes,
+            "capacity_bytes": self.capacity_bytes,
+        }
+
 
 class CachingEngine:
     """A QueryEngine that answers a repeated query from memory while the data version holds."""
 
     def __init__(self, engine: QueryEngine, capacity_bytes: int) -> None:
         self.engine = engine
-        self.hits = 0
-        self.misses = 0
         self._answers: SizedLru[Key, QueryAnswer] = SizedLru(capacity_bytes, entry_cost)
 
     @property
@@ -111,22 +121,14 @@ class CachingEngine:
         key = cache_key(version.tag, request)
         remembered = self._answers.get(key)
         if remembered is not None:
-            self.hits += 1
             return dataclasses.replace(remembered, cached=True, in_lane=False)
-        self.misses += 1
         answer = await self.engine.execute(request)
         self._answers.put(key, answer)
         return answer
 
     def figures(self) -> dict[str, int]:
         """For monitoring: how often the cache answered, and how full it is."""
-        return {
-            "hits": self.hits,
-            "misses": self.misses,
-            "entries": len(self._answers),
-            "bytes": self._answers.size_bytes,
-            "capacity_bytes": self._answers.capacity_bytes,
-        }
+        return self._answers.figures()
 
 
 def cache_key(tag: str, request: QueryRequest) -> Key:

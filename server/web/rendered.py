@@ -58,8 +58,6 @@ class RenderedCache:
 
     def __init__(self, capacity_bytes: int) -> None:
         self._kept: SizedLru[Key, Rendered] = SizedLru(capacity_bytes, entry_cost)
-        self.hits = 0
-        self.misses = 0
 
     @property
     def enabled(self) -> bool:
@@ -73,11 +71,7 @@ class RenderedCache:
 
     def get(self, key: Key) -> Response | None:
         kept = self._kept.get(key)
-        if kept is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        return kept.response()
+        return kept.response() if kept is not None else None
 
     def keep(self, key: Key, response: Response) -> None:
         rendered = Rendered.of(response)
@@ -86,10 +80,4 @@ class RenderedCache:
 
     def figures(self) -> dict[str, int]:
         """For monitoring, beside the result cache's."""
-        return {
-            "hits": self.hits,
-            "misses": self.misses,
-            "entries": len(self._kept),
-            "bytes": self._kept.size_bytes,
-            "capacity_bytes": self._kept.capacity_bytes,
-        }
+        return self._kept.figures()
