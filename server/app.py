@@ -164,15 +164,15 @@ async def warm_up(app: FastAPI, shared: Services) -> None:
     asked for: the dataset's own page, for one, counts the whole store the first time."""
     import httpx  # a client library, imported only once the server answers
 
-    templates = shared.templates.env
-    await asyncio.to_thread(lambda: [templates.get_template(name) for name in templates.list_templates()])
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-        for path in ("/", "/search?q=warm"):
+        for path in ("/", "/search?q=warm"):  # the pages asked for first, so first
             try:
                 await client.get(path, headers={"Accept": "text/html"})
             except httpx.HTTPError as error:  # only the warmth is lost
                 log.info("warming up %s: %s", path, error)
+    templates = shared.templates.env
+    await asyncio.to_thread(lambda: [templates.get_template(name) for name in templates.list_templates()])
 
 
 @asynccontextmanager
