@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import threading
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -47,7 +47,9 @@ class Plan:
     steps: list[Step]
 
 
+@functools.lru_cache(maxsize=PLANS_KEPT)
 def plan_of(query: str) -> Plan | None:
+    """The plan of a query text (a pure function of it, so a repeated query is read once)."""
     lookup = read_lookup(query)
     if lookup is None:
         return None
@@ -212,7 +214,6 @@ class LookupLane:
         self.prefixes = prefixes
         self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lookup")
         self.counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fan-out")
-        self._plans: OrderedDict[str, Plan | None] = OrderedDict()
         self._lanes: dict[str, StoreLane] = {}
 
     def plan(self, request: QueryRequest) -> Plan | None:
@@ -220,14 +221,7 @@ class LookupLane:
         dataset (no protocol graphs)."""
         if request.has_dataset or len(request.query) > LONGEST_LOOKUP:
             return None
-        if request.query in self._plans:
-            self._plans.move_to_end(request.query)
-            return self._plans[request.query]
-        plan = plan_of(request.query)
-        self._plans[request.query] = plan
-        if len(self._plans) > PLANS_KEPT:
-            self._plans.popitem(last=False)
-        return plan
+        return plan_of(request.query)
 
     def current(self, key: str) -> StoreLane | None:
         """The lane over the store of the data version `key`, if it is open."""
