@@ -220,9 +220,13 @@ class Matcher:
         if self.table is None:
             partial = self._partial_query(forms, types, limit)
             return [row["x"].value for row in await select(self.engine, partial, limit * 10)] if partial else []
-        head = partial_head(forms)
-        widened = limit * 5 if tuple(types) else limit  # room for those of other types
-        found = self.table.sharing(forms.tokens | forms.typos, head, widened)
+        return await self._sharing(forms.tokens | forms.typos, partial_head(forms), types, limit)
+
+    async def _sharing(self, words: set[str], head: str, types: Iterable[str], limit: int) -> list[str]:
+        """From the search index: things sharing words or a beginning with the query, of the types;
+        read five times over when a type will leave some out."""
+        types = tuple(types)
+        found = self.table.sharing(words, head, limit * 5 if types else limit)
         return (await self.of_types(found, types))[:limit]
 
     async def retrieve(self, query: Query, origins: Iterable[str]) -> dict[str, str]:
@@ -467,8 +471,7 @@ class Matcher:
             return []
         words = forms.tokens | set(forms.key.split())
         if self.table is not None:
-            found = self.table.sharing(words, start, limit * 5 if types else limit)
-            return (await self.of_types(found, types))[:limit]
+            return await self._sharing(words, start, types, limit)
         longer = (
             f". ?x <{NAME_KEY}>|<{VARIANT_KEY}> ?k FILTER(STRSTARTS(?k, {ox.Literal(start)!s}))"
             if len(start) > PREFIX_MAX
