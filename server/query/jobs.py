@@ -102,15 +102,19 @@ Reply = Answered | Refused | Failed
 
 def run_job(view: StoreView, job: Job | ExportJob, prefixes: dict[str, str], within_cap: bool = False) -> Reply:
     """Evaluate one query (or export) and serialise its answer; `within_cap` when the answer is
-    known to fit under the row cap (a bounded lookup): solutions are then written natively in
-    the requested format at once."""
+    known to fit under the row cap (a bounded lookup): it is then written natively at once, not
+    through a sink that counts its lines."""
     if isinstance(job, ExportJob):
         return run_export(view.store, job, prefixes)
     fmt = formats.by_key(job.format_key)
     try:
         answer = view.store.query(job.query, base_iri=job.base_iri, **view.dataset_of(job))
-        if within_cap and isinstance(answer, ox.QuerySolutions) and fmt.results is not None:
-            return Answered(answer.serialize(format=fmt.results))
+        if within_cap:
+            if isinstance(answer, ox.QuerySolutions) and fmt.results is not None:
+                return Answered(answer.serialize(format=fmt.results))
+            if isinstance(answer, ox.QueryTriples) and fmt.rdf is not None:
+                ntriples = answer.serialize(format=ox.RdfFormat.N_TRIPLES)
+                return Answered(results.triples_as(ntriples, fmt, prefixes))
         return serialised(answer, fmt, job.max_rows, prefixes)
     except SyntaxError as error:
         problem = syntax_problem(error)

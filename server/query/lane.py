@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import itertools
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,7 @@ from server.query.jobs import Job, StoreView, answer_of, run_job
 
 log = logging.getLogger(__name__)
 
+QUICK_COUNT = 64  # triples counted by iterating over them before the engine is asked to count
 INLINE_WORK = 2_000  # bindings evaluated in the event loop itself (about a millisecond at most)
 PLANS_KEPT = 4096  # plans of recent query texts (a repeated query is read once)
 # A lookup is a few lines: a longer text is not read here (reading costs the event loop time
@@ -167,9 +169,16 @@ class Bound:
     def from_constant(
         self, subject: Term, predicate: Term | None, obj: Term | None, plan: Plan, base_iri: str | None
     ) -> int:
-        """How many triples match, counted by the engine up to one more than the budget (the
-        cheapest way found: iterating in Python costs more per triple than a query to start)."""
+        """How many triples match: a few are counted by iterating over them, which costs less than
+        a query to parse; beyond QUICK_COUNT, or for terms not read here (literals, relative
+        IRIs), the engine counts them, up to one more than the budget."""
         given = (subject, predicate, obj)
+        pattern = native_pattern(given, plan.lookup.prefixes)
+        if pattern is not None:
+            matching = self.store.quads_for_pattern(*pattern, ox.DefaultGraph())
+            counted = sum(1 for _ in itertools.islice(matching, QUICK_COUNT + 1))
+            if counted <= QUICK_COUNT:
+                return counted
         terms = " ".join(t[1] if t is not None and t[0] == "const" else f"?v{i}" for i, t in enumerate(given))
         prologue = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in plan.lookup.prefixes.items())
         if plan.lookup.base is not None:
@@ -178,6 +187,30 @@ class Bound:
         query = f"{prologue}SELECT (COUNT(*) AS ?n) WHERE {{ SELECT * WHERE {{ {terms} }} LIMIT {limit} }}"
         row = next(iter(self.store.query(query, base_iri=base_iri)))
         return int(row["n"].value)
+
+
+def native_pattern(given: tuple[Term | None, ...], prefixes: dict[str, str]) -> tuple[ox.NamedNode | None, ...] | None:
+    """A pattern's constants as pyoxigraph terms (None for a variable), when they are all IRIs
+    read here; otherwise None."""
+    pattern = []
+    for term in given:
+        if term is None or term[0] != "const":
+            pattern.append(None)
+            continue
+        written = term[1]
+        iri = expand(written, prefixes) if written.startswith("<") or is_prefixed_name(written) else None
+        if iri is None:
+            return None
+        try:
+            pattern.append(ox.NamedNode(iri))
+        except ValueError:
+            return None
+    return tuple(pattern)
+
+
+def is_prefixed_name(written: str) -> bool:
+    """`prefix:local` (no literal: a literal is quoted, a number or a boolean has no colon)."""
+    return ":" in written and written[0] not in "\"'"
 
 
 def is_anchored(step: Step) -> bool:

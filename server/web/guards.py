@@ -52,12 +52,18 @@ def body_limit(scope: Scope, settings: Settings) -> int:
 
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# What makes the fast check below undecided: an escaped byte beyond ASCII (it may start a UTF-8
+# sequence, or be no UTF-8 at all), and, in a path, an escaped or raw control character.
+BEYOND_ASCII_ESCAPE = re.compile(rb"%[89a-fA-F][0-9a-fA-F]")
+CONTROL_IN_PATH = re.compile(rb"[\x00-\x1f\x7f]|%[01][0-9a-fA-F]|%7[fF]")
 
 
 def text_problem(scope: Scope) -> BadRequest | None:
     """A 400 when the percent-decoded path or query string is not UTF-8, or the path holds a
     control character (no IRI does, and none may reach a header such as Content-Location)."""
     for what, raw in (("path", scope.get("raw_path") or b""), ("query string", scope.get("query_string") or b"")):
+        if plainly_text(raw, what):
+            continue
         try:
             text = unquote_to_bytes(raw.replace(b"+", b" ") if what != "path" else raw).decode("utf-8")
         except UnicodeDecodeError as error:
@@ -65,6 +71,14 @@ def text_problem(scope: Scope) -> BadRequest | None:
         if what == "path" and CONTROL.search(text):
             return BadRequest("The path holds a control character, which no IRI holds.")
     return None
+
+
+def plainly_text(raw: bytes, what: str) -> bool:
+    """ASCII that escapes no byte beyond ASCII (nor, in a path, a control character) is UTF-8 once
+    decoded: a query of a few kilobytes is then checked without decoding it."""
+    if not raw.isascii() or BEYOND_ASCII_ESCAPE.search(raw):
+        return False
+    return what != "path" or CONTROL_IN_PATH.search(raw) is None
 
 
 def size_problem(scope: Scope, settings: Settings) -> HTTPProblem | None:
