@@ -336,6 +336,15 @@ def draw_workload(pools: Pools, count: int, seed: int, weights: dict[str, int]) 
     return [k.make(rng, pools) for k in chosen]
 
 
+def with_popularity(distinct: list[Request], count: int, exponent: float, seed: int) -> list[Request]:
+    """`count` requests drawn from `distinct` by Zipf popularity, as on a real site where a few
+    things are asked for often and most rarely: the k-th of them (in drawing order, which is
+    random) is asked in proportion to 1 / k ** exponent."""
+    rng = random.Random(seed)
+    weights = [1 / rank**exponent for rank in range(1, len(distinct) + 1)]
+    return rng.choices(distinct, weights=weights, k=count)
+
+
 # --- The pages workload ---------------------------------------------------------------------
 # What people and crawlers fetch from a linked-data site: resource pages, their machine
 # descriptions, the home page, browsing by class and search by name. Sent to our server only,
@@ -1641,9 +1650,14 @@ def prepare_mix(
     evaluate the requests of the pass at concurrency 1 in-process (the only part that needs the
     in-process store)."""
     n = args.requests
-    workloads = {c: draw_workload(pools, n, pass_seed(args.seed, c), weights) for c in args.concurrency}
+    if args.zipf > 0:  # one site, whose popular requests are the same in every pass
+        distinct = draw_workload(pools, n, args.seed, weights)
+        workloads = {c: with_popularity(distinct, n, args.zipf, pass_seed(args.seed, c)) for c in args.concurrency}
+        warmup = with_popularity(distinct, args.warmup, args.zipf, args.seed + 1)
+    else:
+        workloads = {c: draw_workload(pools, n, pass_seed(args.seed, c), weights) for c in args.concurrency}
+        warmup = draw_workload(pools, args.warmup, args.seed + 1, weights)
     first = workloads[args.concurrency[0]]
-    warmup = draw_workload(pools, args.warmup, args.seed + 1, weights)
     log(f"[{setup.name}] warming up ({args.warmup} requests each) and comparing answers")
     for t in targets:
         load(t, warmup, list(range(len(warmup))), 2, args.max_seconds)
@@ -1713,7 +1727,7 @@ def measure_mix(
         "verification": verification,
         "concurrency": per_concurrency,
         "side_by_side": every,
-        "targets": mix_targets(per_concurrency) + peers.issue_targets(every, cache_on=not cache_off(args)),
+        "targets": mix_targets(per_concurrency) + peers.issue_targets(every, not cache_off(args), args.zipf),
     }
 
 
@@ -1820,6 +1834,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--verify", type=int, default=10, help="requests per kind whose answers are compared")
     parser.add_argument("--max-seconds", type=float, default=180, help="time cap per configuration and server")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--zipf",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="realistic repeats: the SPARQL mix asks its requests with Zipf popularity of exponent S (1.0 is "
+        "typical of web traffic), the warm-up and every pass alike; 0 (the default) draws every request afresh",
+    )
     parser.add_argument("--weights", help="override weights of either workload, e.g. point=20,describe=0,home=0")
     parser.add_argument("--work-dir", type=Path, default=HERE / ".work", help="generated data and stores")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "latest.json")
@@ -1895,6 +1917,7 @@ def main(argv: list[str] | None = None) -> int:
             "virtuoso": args.virtuoso_skipped
             or {"memory_mb": args.virtuoso_memory_mb, "remote": args.remote_virtuoso, "remote_args": args.remote_args},
             "seed": args.seed,
+            "zipf": args.zipf,
             "triples": args.triples,
             "workloads": args.workloads,
             "accept": {"SELECT/ASK": JSON_RESULTS, "DESCRIBE": TURTLE, "CONSTRUCT": N_TRIPLES},
