@@ -7,6 +7,8 @@ PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 # Query workers run with jemalloc when Debian's libjemalloc2 is installed (docs/benchmarks.md).
 WORKER_MALLOC ?= $(wildcard /usr/lib/x86_64-linux-gnu/libjemalloc.so.2)
+# One HTTP process per CPU: light requests are bound by the HTTP process's Python (docs/benchmarks.md).
+HTTP_WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
 
 .PHONY: serve test lint format validate benchmark system-deps assets clean
 
@@ -18,7 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## Set up and start the server on the bundled data.
 serve: $(STAMP)
-	$(BIN)/sistercities serve --host $(HOST) --port $(PORT) $(if $(WORKER_MALLOC),--worker-malloc $(WORKER_MALLOC))
+	$(BIN)/sistercities serve --host $(HOST) --port $(PORT) --http-workers $(HTTP_WORKERS) $(if $(WORKER_MALLOC),--worker-malloc $(WORKER_MALLOC))
 
 ## Set up and run the whole test suite (installs Chromium, jemalloc, curl and HAProxy if missing).
 test: $(STAMP) system-deps

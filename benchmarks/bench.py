@@ -10,8 +10,9 @@ For each dataset (the bundled data/ and a generated one of about --triples tripl
 1. our on-disk store is built (`sistercities dump --store`), its N-Quads dump is loaded with
    `oxigraph load` and optimised, so both servers hold exactly the same quads: every source graph
    plus the default graph that is their merge (no union-default-graph option anywhere);
-2. `sistercities serve --store --workers 2` and `oxigraph serve-read-only` are started, and
-   Virtuoso (when installed) on a database bulk-loaded from the same dump;
+2. `sistercities serve --store --workers 2 --http-workers <CPUs>` (as `make serve`) and
+   `oxigraph serve-read-only` are started, and Virtuoso (when installed) on a database
+   bulk-loaded from the same dump;
 3. a seeded workload of parameterised queries is drawn from the data (see KINDS and the weights),
    its own for each concurrency (see pass_seed);
 4. a sample of every kind is asked of both servers and of pyoxigraph in-process, and the answers
@@ -642,10 +643,10 @@ def prepare_virtuoso(setup: DatasetSetup, work: Path, memory_bytes: int) -> peer
 
 
 def start_ours(
-    processes: Processes, setup: DatasetSetup, workers: int, work: Path, extra: list[str], env: dict[str, str]
+    processes: Processes, setup: DatasetSetup, work: Path, args: argparse.Namespace
 ) -> tuple[subprocess.Popen, str]:
-    """`extra`: more options of `serve` (--server-args), e.g. --result-cache-bytes 0; `env`: more
-    environment variables (--server-env)."""
+    """Our server as `make serve` runs it (--http-workers), with --workers query workers in each
+    HTTP process, --server-args (e.g. --result-cache-bytes 0) and --server-env."""
     command = running.serve_command(
         "--data-dir",
         str(setup.data_dir),
@@ -655,12 +656,20 @@ def start_ours(
         "--store",
         str(setup.store_dir),
         "--workers",
-        str(workers),
-        *extra,
+        str(args.workers),
+        "--http-workers",
+        str(args.http_workers),
+        *args.server_args,
     )
-    process, url = running.start_server(command, server_env(work, env), timeout=600)
+    process, url = running.start_server(command, server_env(work, args.server_env), timeout=600)
     processes.started.append(process)
     return process, url
+
+
+def with_result_cache(args: argparse.Namespace) -> argparse.Namespace:
+    """The options of our server with its result cache on, as `make serve` runs it."""
+    options = " ".join(args.server_args).replace(NO_RESULT_CACHE, "").replace("--result-cache-bytes=0", "")
+    return argparse.Namespace(**{**vars(args), "server_args": shlex.split(options)})
 
 
 def start_oxigraph(processes: Processes, setup: DatasetSetup, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
@@ -1528,7 +1537,7 @@ def bench_dataset(
     if load_average[0] > (os.cpu_count() or 1) / 2:
         log(f"[{setup.name}] warning: load average {load_average[0]:.1f} before starting; other work will skew figures")
     log(f"[{setup.name}] starting the servers")
-    ours_process, ours_url = start_ours(processes, setup, args.workers, work, args.server_args, args.server_env)
+    ours_process, ours_url = start_ours(processes, setup, work, args)
     oxi_process, oxi_url = start_oxigraph(processes, setup, args.oxigraph_env)
     started: list = []  # Virtuoso and our server over it, stopped below
     try:
@@ -1536,6 +1545,10 @@ def bench_dataset(
             Target("ours", ours_url, "/sparql", ours_process.pid, serves_paths=True),
             Target("oxigraph", oxi_url, "/query", oxi_process.pid, serves_paths=False),
         ]
+        if args.zipf > 0:  # the realistic repeats a result cache is for: ours with it on, beside the rest
+            cached_process, cached_url = start_ours(processes, setup, work, with_result_cache(args))
+            started.append(cached_process)
+            targets.append(Target(peers.CACHED, cached_url, "/sparql", cached_process.pid, serves_paths=False))
         if peer is not None:
             targets += start_virtuoso_targets(peer, setup, args, processes, work, report, started)
         store = ox.Store.read_only(str(StoreLocation(setup.store_dir).current().path))  # the live build
@@ -1602,7 +1615,8 @@ def start_virtuoso_targets(
         Target("virtuoso", store.url, "/sparql", store.pid, serves_paths=False, query_params=peers.query_params())
     ]
     if args.remote_virtuoso:
-        options = [*peers.remote_options(store.endpoint), *shlex.split(ONE_CLIENT_FOR_MANY), *args.remote_args]
+        options = [*peers.remote_options(store.endpoint), *shlex.split(ONE_CLIENT_FOR_MANY), "--http-workers"]
+        options += [str(args.http_workers), *args.remote_args]
         command = running.serve_command("--no-validate", *options)
         process, url = running.start_server(command, server_env(work, args.server_env), timeout=600)
         processes.started.append(process)
@@ -1727,7 +1741,7 @@ def measure_mix(
         "verification": verification,
         "concurrency": per_concurrency,
         "side_by_side": every,
-        "targets": mix_targets(per_concurrency) + peers.issue_targets(every, not cache_off(args), args.zipf),
+        "targets": mix_targets(per_concurrency) + peers.issue_targets(every, cache_on=not cache_off(args)),
     }
 
 
@@ -1787,7 +1801,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--workloads", default="sparql,pages", help="comma-separated: sparql (the mix), pages (pages, descriptions)"
     )
     parser.add_argument("--concurrency", default="1,8", help="comma-separated client concurrencies")
-    parser.add_argument("--workers", type=int, default=2, help="query workers of our server")
+    parser.add_argument("--workers", type=int, default=2, help="query workers of each of our HTTP processes")
+    parser.add_argument(
+        "--http-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="our server's HTTP processes, one per CPU as `make serve` runs it (default %(default)s)",
+    )
     parser.add_argument(
         "--server-args",
         default=f"{NO_RESULT_CACHE} {ONE_CLIENT_FOR_MANY}",
@@ -1910,6 +1930,7 @@ def main(argv: list[str] | None = None) -> int:
             "warmup": args.warmup,
             "concurrency": args.concurrency,
             "workers": args.workers,
+            "http_workers": args.http_workers,
             "server_args": args.server_args,
             "server_env": args.server_env,
             "oxigraph_env": args.oxigraph_env,
