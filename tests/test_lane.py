@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pyoxigraph as ox
 import pytest
 
 from server.query.bounded import read_lookup, steps
-from server.query.lane import plan_of
+from server.query.lane import QUICK_COUNT, Bound, FanOuts, plan_of
 from tests.hostile import HOSTILE
 from tests.live import CARTESIAN, Server, live_server
 
@@ -120,6 +121,39 @@ def test_the_plan_reaches_each_pattern_from_a_constant() -> None:
     assert all(step.forward for step in ordered[1:]), "then forward from ?agreement"
     joined = steps(read_lookup(NOT_LOOKUPS["two_islands"].replace("?y", "?x")))
     assert [step.forward for step in joined] == [True, True], "joining the two islands makes a lookup"
+
+
+# --- Bounds ------------------------------------------------------------------------------------------
+
+EX = "https://example.org/"
+
+
+def bound_over(triples: list[tuple[str, str, ox.NamedNode | ox.Literal]], known: dict) -> Bound:
+    """A Bound over a store of `triples`, with the fan-outs `known` already counted."""
+    store = ox.Store()
+    store.extend(ox.Quad(ox.NamedNode(s), ox.NamedNode(p), o) for s, p, o in triples)
+    fan_outs = FanOuts(store, ThreadPoolExecutor(max_workers=1))
+    fan_outs.known.update(known)
+    return Bound(store, fan_outs, budget=1_000)
+
+
+def test_a_bound_above_enough_is_tightened_by_counting_the_constants_matches() -> None:
+    hub = [(f"{EX}a{i}", f"{EX}party", ox.NamedNode(f"{EX}hub")) for i in range(100)]
+    small = [(f"{EX}b{i}", f"{EX}party", ox.NamedNode(f"{EX}small")) for i in range(2)]
+    bound = bound_over(hub + small, {("in", f"{EX}party"): 100})
+    plan = plan_of(f"SELECT ?a WHERE {{ ?a <{EX}party> <{EX}small> }}")
+    assert bound.work(plan, None, enough=1_000) == 100, "within enough: the fan-out, which costs nothing"
+    assert bound.work(plan, None, enough=10) == 2, "above enough: the small place's own two"
+    plan = plan_of(f"SELECT ?a WHERE {{ ?a <{EX}party> <{EX}hub> }}")
+    assert bound.work(plan, None, enough=10) == 100
+
+
+def test_matches_of_a_literal_or_a_resource_with_many_triples_are_counted_by_the_engine() -> None:
+    many = [(f"{EX}x", f"{EX}p{i}", ox.Literal(str(i))) for i in range(QUICK_COUNT + 10)]
+    named = [(f"{EX}y{i}", f"{EX}name", ox.Literal("Kuopio", language="fi")) for i in range(3)]
+    bound = bound_over(many + named, {})
+    assert bound.work(plan_of(f"SELECT * WHERE {{ <{EX}x> ?p ?o }}"), None) == QUICK_COUNT + 10
+    assert bound.work(plan_of(f'SELECT ?s WHERE {{ ?s <{EX}name> "Kuopio"@fi }}'), None) == 3
 
 
 # --- Against the real server: the same answers as the workers ------------------------------------
