@@ -12,7 +12,7 @@ import pyoxigraph as ox
 import pytest
 
 from server.query.bounded import read_lookup, steps
-from server.query.lane import QUICK_COUNT, Bound, FanOuts, plan_of
+from server.query.lane import ANY_PREDICATE, QUICK_COUNT, Bound, FanOuts, plan_of
 from tests.hostile import HOSTILE
 from tests.live import CARTESIAN, Server, live_server
 
@@ -146,6 +146,15 @@ def test_a_bound_above_enough_is_tightened_by_counting_the_constants_matches() -
     assert bound.work(plan, None, enough=10) == 2, "above enough: the small place's own two"
     plan = plan_of(f"SELECT ?a WHERE {{ ?a <{EX}party> <{EX}hub> }}")
     assert bound.work(plan, None, enough=10) == 100
+
+
+def test_a_point_lookup_is_bounded_by_the_most_triples_of_any_subject_without_counting() -> None:
+    bound = bound_over([(f"{EX}x", f"{EX}p{i}", ox.Literal(str(i))) for i in range(3)], {("out", ANY_PREDICATE): 50})
+    point, described = plan_of(f"SELECT * WHERE {{ <{EX}x> ?p ?o }}"), plan_of(f"DESCRIBE <{EX}x>")
+    assert bound.work(point, None, enough=1_000) == 50
+    assert bound.work(described, None, enough=1_000) == 50
+    assert bound.work(point, None, enough=10) == 3, "above enough: x's own three, counted"
+    assert bound.work(described, None, enough=10) == 3
 
 
 def test_matches_of_a_literal_or_a_resource_with_many_triples_are_counted_by_the_engine() -> None:

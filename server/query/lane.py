@@ -9,10 +9,10 @@ and never takes a worker: it cannot run away, so it needs no process that can be
 Bounded means (server.query.bounded) that every pattern is reached from a constant, and that the
 bindings the patterns can produce, step by step, stay under `budget`. Each step is bounded by its
 predicate's fan-out in this data version, the most values one subject has for it (forward) or
-the most subjects one value has (backward), counted once per predicate in the background; a
-step from a constant whose fan-out is unknown or too large (rdf:type's objects, a variable
-predicate) is counted by the engine instead, up to the budget; a step forward from a variable
-with no known fan-out sends the query to the workers. Every step from a constant is bounded, not
+the most subjects one value has (backward), counted once per predicate in the background (for
+a variable predicate: the most triples one subject, or one value, has); a step from a constant
+whose fan-out is unknown or too large (rdf:type's objects) is counted instead, up to the budget;
+a step forward from a variable with no known fan-out sends the query to the workers. Every step from a constant is bounded, not
 only the one the plan starts from, since the engine may start from any of them.
 """
 
@@ -35,6 +35,7 @@ from server.query.jobs import Job, StoreView, answer_of, run_job
 
 log = logging.getLogger(__name__)
 
+ANY_PREDICATE = "*"  # the fan-out of any predicate: the most triples of one subject (or value)
 QUICK_COUNT = 64  # triples counted by iterating over them before the engine is asked to count
 INLINE_WORK = 2_000  # bindings evaluated in the event loop itself (about a millisecond at most)
 PLANS_KEPT = 4096  # plans of recent query texts (a repeated query is read once)
@@ -88,7 +89,8 @@ class FanOuts:
     def _count(self, key: tuple[str, str]) -> None:
         direction, predicate = key
         end = "?s" if direction == "out" else "?o"
-        counted = f"SELECT {end} (COUNT(*) AS ?n) WHERE {{ ?s <{predicate}> ?o }} GROUP BY {end}"
+        pattern = "?s ?p ?o" if predicate == ANY_PREDICATE else f"?s <{predicate}> ?o"
+        counted = f"SELECT {end} (COUNT(*) AS ?n) WHERE {{ {pattern} }} GROUP BY {end}"
         query = f"SELECT (MAX(?n) AS ?m) WHERE {{ {counted} }}"
         try:
             row = next(iter(self.store.query(query)))
@@ -126,7 +128,7 @@ class Bound:
         counted instead, for a tighter bound (a place party to 3 agreements, where the most any
         place has is 145)."""
         if plan.lookup.describes:
-            return self.described(plan, base_iri)
+            return self.described(plan, base_iri, enough)
         bound = self.through(plan, base_iri, counted=False)
         if bound is not None and bound <= enough:
             return bound
@@ -150,9 +152,13 @@ class Bound:
                 return None
         return work
 
-    def described(self, plan: Plan, base_iri: str | None) -> int | None:
+    def described(self, plan: Plan, base_iri: str | None, enough: int) -> int | None:
         """DESCRIBE <iri>...: the triples of each resource (the engine adds those of blank nodes
-        it points to, which are few and bounded alike)."""
+        it points to, which are few and bounded alike), bounded by the most any subject has, or
+        counted where that is above `enough`."""
+        most = self.fan_outs.get("out", ANY_PREDICATE)
+        if most is not None and most * len(plan.lookup.describes) <= enough:
+            return most * len(plan.lookup.describes)
         counts = [self.from_constant(("const", iri), None, None, plan, base_iri) for iri in plan.lookup.describes]
         return sum(counts) if sum(counts) <= self.budget else None
 
@@ -168,11 +174,11 @@ class Bound:
         return self.from_constant(p.subject, predicate, obj, plan, base_iri)
 
     def fan_out(self, direction: str, predicate: Term, plan: Plan) -> int | None:
-        """The predicate's fan-out; None for a variable predicate, whose bound would take a scan
-        of the whole store to count (a step from a constant is then counted; from a variable, the
-        query goes to a worker)."""
+        """The predicate's fan-out; for a variable predicate, the most triples any one subject has
+        (out) or any one value (in), which bounds a point lookup `<X> ?p ?o` without counting X's
+        triples (that costs as much as the lookup itself); None while it is counted."""
         if predicate[0] != "const":
-            return None
+            return self.fan_outs.get(direction, ANY_PREDICATE)
         iri = expand(predicate[1], plan.lookup.prefixes)
         return self.fan_outs.get(direction, iri) if iri is not None else None
 
