@@ -211,7 +211,7 @@ def serve_http(settings: Settings, listener: socket.socket, log_level: str) -> N
     # h11 (when httptools is not installed) buffers a request head up to this size, beyond which it
     # answers 400 itself: room for the limits the application answers (414, 431) with a margin.
     head = 2 * (settings.max_url_bytes + settings.max_header_bytes)
-    options = {"log_level": log_level, "proxy_headers": True, "server_header": False}
+    options = {"log_level": log_level, "proxy_headers": True, "server_header": False, "http": http_protocol()}
     options["h11_max_incomplete_event_size"] = head
     if settings.http_workers == 1:
         engine = make_engine(settings)
@@ -226,6 +226,16 @@ def serve_http(settings: Settings, listener: socket.socket, log_level: str) -> N
     os.environ[SETTINGS_ENVIRONMENT] = settings.model_dump_json()
     config = uvicorn.Config("server.app:app_from_environment", factory=True, workers=settings.http_workers, **options)
     Multiprocess(config, sockets=[listener]).run()
+
+
+def http_protocol() -> type | str:
+    """uvicorn's httptools protocol writing each response at once (server.web.coalescing); where
+    httptools is not installed, uvicorn's own choice (h11)."""
+    try:
+        from server.web.coalescing import JoinedWritesProtocol
+    except ImportError:
+        return "auto"
+    return JoinedWritesProtocol
 
 
 @main.command()

@@ -12,8 +12,9 @@ predicate's fan-out in this data version, the most values one subject has for it
 the most subjects one value has (backward), counted once per predicate in the background (for
 a variable predicate: the most triples one subject, or one value, has); a step from a constant
 whose fan-out is unknown or too large (rdf:type's objects) is counted instead, up to the budget;
-a step forward from a variable with no known fan-out sends the query to the workers. Every step from a constant is bounded, not
-only the one the plan starts from, since the engine may start from any of them.
+a step forward from a variable with no known fan-out sends the query to the workers. Every
+step from a constant is bounded, not only the one the plan starts from, since the engine may
+start from any of them.
 """
 
 from __future__ import annotations
