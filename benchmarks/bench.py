@@ -1136,7 +1136,8 @@ def print_mix(data: dict, out) -> None:
             out.write(line + "\n")
         cpu = figures["cpu_ms_per_request"]
         out.write(
-            f"      CPU per request (ms): ours main {fmt(cpu['ours_main'], 3)} + workers "
+            f"      CPU per request (ms): ours main process {fmt(cpu['ours_main'], 3)} + its children "
+            "(query workers; HTTP processes too with --http-workers > 1) "
             f"{fmt(cpu['ours_workers'], 3)}; oxigraph {fmt(cpu['oxigraph'], 3)}; client {fmt(cpu['client'], 3)}"
             + (" (a run hit --max-seconds)" if figures["stopped_early"] else "")
             + "\n"
