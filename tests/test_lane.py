@@ -12,7 +12,8 @@ import pyoxigraph as ox
 import pytest
 
 from server.query.bounded import read_lookup, steps
-from server.query.lane import ANY_PREDICATE, QUICK_COUNT, Bound, FanOuts, plan_of
+from server.query.lane import QUICK_COUNT, Bound, FanOuts, plan_of
+from server.store.fan_outs import ANY_PREDICATE
 from tests.hostile import HOSTILE
 from tests.live import CARTESIAN, Server, live_server
 

@@ -33,10 +33,10 @@ import pyoxigraph as ox
 from server.query.bounded import Lookup, Step, Term, read_lookup, steps
 from server.query.engine import QueryAnswer, QueryRequest
 from server.query.jobs import Job, StoreView, answer_of, run_job
+from server.store.fan_outs import ANY_PREDICATE, FanOutTable
 
 log = logging.getLogger(__name__)
 
-ANY_PREDICATE = "*"  # the fan-out of any predicate: the most triples of one subject (or value)
 QUICK_COUNT = 64  # triples counted by iterating over them before the engine is asked to count
 INLINE_WORK = 2_000  # bindings evaluated in the event loop itself (about a millisecond at most)
 PLANS_KEPT = 4096  # plans of recent query texts (a repeated query is read once)
@@ -65,14 +65,16 @@ def plan_of(query: str) -> Plan | None:
 
 class FanOuts:
     """The most values one subject has for a predicate ("out"), and the most subjects one value
-    has for it ("in"), in one store: counted once each, in the background, the first time a
-    lookup needs it, so that most lookups are bounded without counting anything themselves.
-    Each count scans that predicate's triples once per data version (seconds for millions)."""
+    has for it ("in"), in one store: as the build counted them (server.store.fan_outs), or, for a
+    store without them (in memory, or built before they were kept), counted once each in the
+    background the first time a lookup needs it, which scans that predicate's triples (seconds
+    for millions)."""
 
-    def __init__(self, store: ox.Store, counter: ThreadPoolExecutor) -> None:
+    def __init__(self, store: ox.Store, counter: ThreadPoolExecutor, counted: FanOutTable | None = None) -> None:
         self.store = store
         self.counter = counter
-        self.known: dict[tuple[str, str], int] = {}
+        self.complete = counted is not None  # the build's own table: a predicate it lacks has none
+        self.known: FanOutTable = dict(counted or {})
         self.asked: set[tuple[str, str]] = set()
         self.lock = threading.Lock()
 
@@ -80,6 +82,8 @@ class FanOuts:
         """The fan-out of a predicate in a direction, or None while it is counted."""
         key = (direction, predicate)
         found = self.known.get(key)
+        if found is None and self.complete:
+            return 0
         if found is None:
             with self.lock:
                 if key not in self.asked:
@@ -238,10 +242,17 @@ def is_anchored(step: Step) -> bool:
 class StoreLane:
     """The lane over one store (one data version)."""
 
-    def __init__(self, view: StoreView, budget: int, prefixes: dict[str, str], counter: ThreadPoolExecutor) -> None:
+    def __init__(
+        self,
+        view: StoreView,
+        budget: int,
+        prefixes: dict[str, str],
+        counter: ThreadPoolExecutor,
+        counted: FanOutTable | None = None,
+    ) -> None:
         self.view = view
         self.prefixes = prefixes
-        self.bound = Bound(view.store, FanOuts(view.store, counter), budget)
+        self.bound = Bound(view.store, FanOuts(view.store, counter, counted), budget)
 
     def work(self, plan: Plan, request: QueryRequest) -> int | None:
         """The bound on the plan's work over this store, or None when it goes to a worker."""
@@ -277,9 +288,10 @@ class LookupLane:
         """The lane over the store of the data version `key`, if it is open."""
         return self._lanes.get(key)
 
-    def serve(self, key: str, view: StoreView) -> None:
-        """Answer over the store of another data version (`key`); the previous one is dropped."""
-        self._lanes = {key: StoreLane(view, self.budget, self.prefixes, self.counter)}
+    def serve(self, key: str, view: StoreView, counted: FanOutTable | None = None) -> None:
+        """Answer over the store of another data version (`key`), with the fan-outs its build
+        counted if it has them; the previous one is dropped."""
+        self._lanes = {key: StoreLane(view, self.budget, self.prefixes, self.counter, counted)}
 
     async def answer(self, lane: StoreLane, plan: Plan, request: QueryRequest, max_rows: int) -> QueryAnswer | None:
         """The answer, or None when the query is not bounded over this store. Small work is done

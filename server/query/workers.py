@@ -56,6 +56,7 @@ from server.query.lane import LookupLane, StoreLane
 from server.query.pool import SPAWN, PoolBusy, ProcessPool, Worker
 from server.store.build import Extension, memory_store, service_graphs
 from server.store.dataset import Dataset
+from server.store.fan_outs import read_fan_outs
 from server.store.location import Build, StoreLocation
 
 log = logging.getLogger(__name__)
@@ -317,7 +318,9 @@ class WorkerPool:
         built again); until then its lookups go to the workers."""
         try:
             view = await asyncio.to_thread(generation.open_view, self.zygote.source)
-            self.lane.serve(generation.key, view)
+            home = generation.version.home
+            counted = await asyncio.to_thread(read_fan_outs, Path(home)) if home else None
+            self.lane.serve(generation.key, view, counted)
         except (OSError, RuntimeError, ValueError) as error:
             log.warning("the lookup lane could not open %s: %s", generation.key, error)
         finally:

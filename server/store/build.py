@@ -27,6 +27,7 @@ import pyoxigraph as ox
 from server.namespaces import DCT, OWL, XSD
 from server.store.dataset import Dataset, SourceFile
 from server.store.derive import derive
+from server.store.fan_outs import keep_fan_outs
 from server.store.location import Build, BuildRecord, StoreLocation
 from server.store.statistics import Figures, Scope, write_statistics
 from server.uris import DEFAULT_BASE_IRI, Iris
@@ -178,6 +179,7 @@ def ensure_disk_store(
         store = ox.Store(str(path))
         quads = build(store, dataset, extensions)
         store.flush()
+        keep_fan_outs(store, path)  # for the lookup lane, counted once here, not in every server
         del store
         return location.publish(path, curated_record(dataset, extensions, quads))
 

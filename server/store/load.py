@@ -32,6 +32,7 @@ import pyoxigraph as ox
 
 from server.store.build import Extension, add_service_graphs, build_id, service_graphs
 from server.store.derive import derive
+from server.store.fan_outs import keep_fan_outs
 from server.store.location import Build, BuildRecord, StoreLocation
 from server.store.name_index import KeyMaker
 from server.store.name_table import write_name_table
@@ -252,10 +253,12 @@ def load(
 
 
 def count_statistics(build: Build, iris: Iris) -> Figures:
-    """The statistics of a live build, over the default graph and every data graph, kept beside it."""
+    """The statistics of a live build, over the default graph and every data graph, kept beside
+    it, and the fan-outs of its default graph for the lookup lane (server.store.fan_outs)."""
     store = ox.Store.read_only(str(build.path))
     hidden = build.record.service_graphs
     named_data = any(str(g.value) not in hidden for g in store.named_graphs())
     figures = compute(store, iris, Scope(every_graph=named_data, hidden=hidden))
     figures.save(build.path)
+    keep_fan_outs(store, build.path)
     return figures
