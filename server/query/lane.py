@@ -33,7 +33,7 @@ import pyoxigraph as ox
 from server.query.bounded import Lookup, Step, Term, read_lookup, steps
 from server.query.engine import QueryAnswer, QueryRequest
 from server.query.jobs import Job, StoreView, answer_of, run_job
-from server.store.fan_outs import ANY_PREDICATE, FanOutTable
+from server.store.fan_outs import ANY_PREDICATE, FanOutTable, fan_out_of
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +93,8 @@ class FanOuts:
 
     def _count(self, key: tuple[str, str]) -> None:
         direction, predicate = key
-        end = "?s" if direction == "out" else "?o"
-        pattern = "?s ?p ?o" if predicate == ANY_PREDICATE else f"?s <{predicate}> ?o"
-        counted = f"SELECT {end} (COUNT(*) AS ?n) WHERE {{ {pattern} }} GROUP BY {end}"
-        query = f"SELECT (MAX(?n) AS ?m) WHERE {{ {counted} }}"
         try:
-            row = next(iter(self.store.query(query)))
-            self.known[key] = int(row["m"].value) if row["m"] is not None else 0
+            self.known[key] = fan_out_of(self.store, direction, predicate)
         except (OSError, RuntimeError, ValueError) as error:  # a store gone with its version
             log.warning("could not count the fan-out of %s: %s", predicate, error)
 
@@ -134,14 +129,15 @@ class Bound:
         place has is 145)."""
         if plan.lookup.describes:
             return self.described(plan, base_iri, enough)
-        bound = self.through(plan, base_iri, counted=False)
+        matches: dict[int, int] = {}  # a step's matches, counted once for both passes
+        bound = self.through(plan, base_iri, matches, counted=False)
         if bound is not None and bound <= enough:
             return bound
-        return self.through(plan, base_iri, counted=True)
+        return self.through(plan, base_iri, matches, counted=True)
 
-    def through(self, plan: Plan, base_iri: str | None, counted: bool) -> int | None:
+    def through(self, plan: Plan, base_iri: str | None, matches: dict[int, int], counted: bool) -> int | None:
         """The bound step by step, the steps from constants bounded by fan-outs or counted."""
-        anchored = {id(s): self.anchored(s, plan, base_iri, counted) for s in plan.steps if is_anchored(s)}
+        anchored = {id(s): self.anchored(s, plan, base_iri, matches, counted) for s in plan.steps if is_anchored(s)}
         if any(n > self.budget for n in anchored.values()):
             return None
         rows, work = 1, 0
@@ -167,16 +163,19 @@ class Bound:
         counts = [self.from_constant(("const", iri), None, None, plan, base_iri) for iri in plan.lookup.describes]
         return sum(counts) if sum(counts) <= self.budget else None
 
-    def anchored(self, step: Step, plan: Plan, base_iri: str | None, counted: bool = False) -> int:
+    def anchored(self, step: Step, plan: Plan, base_iri: str | None, matches: dict[int, int], counted: bool) -> int:
         """A bound on a step from a constant: the predicate's fan-out in that direction when it is
-        known and within the budget (unless `counted`), otherwise the triples counted."""
+        known and within the budget (unless `counted`), otherwise its matches, counted (once:
+        kept in `matches`)."""
         p = step.pattern
         known = None if counted else self.fan_out("out" if step.forward else "in", p.predicate, plan)
         if known is not None and known <= self.budget:
             return known
-        predicate = p.predicate if p.predicate[0] == "const" else None
-        obj = p.object if p.object[0] == "const" else None
-        return self.from_constant(p.subject, predicate, obj, plan, base_iri)
+        if id(step) not in matches:
+            predicate = p.predicate if p.predicate[0] == "const" else None
+            obj = p.object if p.object[0] == "const" else None
+            matches[id(step)] = self.from_constant(p.subject, predicate, obj, plan, base_iri)
+        return matches[id(step)]
 
     def fan_out(self, direction: str, predicate: Term, plan: Plan) -> int | None:
         """The predicate's fan-out; for a variable predicate, the most triples any one subject has

@@ -32,10 +32,17 @@ def count_fan_outs(store: ox.Store) -> FanOutTable:
         per_predicate = f"SELECT ?p {end} (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o }} GROUP BY ?p {end}"
         for row in store.query(f"SELECT ?p (MAX(?n) AS ?m) WHERE {{ {per_predicate} }} GROUP BY ?p"):
             table[(direction, row["p"].value)] = int(row["m"].value)
-        per_end = f"SELECT {end} (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o }} GROUP BY {end}"
-        most = next(iter(store.query(f"SELECT (MAX(?n) AS ?m) WHERE {{ {per_end} }}")))["m"]
-        table[(direction, ANY_PREDICATE)] = int(most.value) if most is not None else 0
+        table[(direction, ANY_PREDICATE)] = fan_out_of(store, direction, ANY_PREDICATE)
     return table
+
+
+def fan_out_of(store: ox.Store, direction: str, predicate: str) -> int:
+    """One predicate's fan-out (or any predicate's) over the default graph: one grouped scan."""
+    end = _END[direction]
+    pattern = "?s ?p ?o" if predicate == ANY_PREDICATE else f"?s <{predicate}> ?o"
+    per_end = f"SELECT {end} (COUNT(*) AS ?n) WHERE {{ {pattern} }} GROUP BY {end}"
+    most = next(iter(store.query(f"SELECT (MAX(?n) AS ?m) WHERE {{ {per_end} }}")))["m"]
+    return int(most.value) if most is not None else 0
 
 
 def save_fan_outs(directory: Path, table: FanOutTable) -> None:
