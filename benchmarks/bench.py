@@ -645,8 +645,8 @@ def prepare_virtuoso(setup: DatasetSetup, work: Path, memory_bytes: int) -> peer
 def start_ours(
     processes: Processes, setup: DatasetSetup, work: Path, args: argparse.Namespace
 ) -> tuple[subprocess.Popen, str]:
-    """Our server as `make serve` runs it (--http-workers), with --workers query workers in each
-    HTTP process, --server-args (e.g. --result-cache-bytes 0) and --server-env."""
+    """Our server as `make serve` runs it (--http-workers), with --workers query workers shared
+    out among the HTTP processes, --server-args (e.g. --result-cache-bytes 0) and --server-env."""
     command = running.serve_command(
         "--data-dir",
         str(setup.data_dir),
@@ -655,8 +655,7 @@ def start_ours(
         "--no-validate",
         "--store",
         str(setup.store_dir),
-        "--workers",
-        str(args.workers),
+        *(("--workers", str(args.workers)) if args.workers else ()),
         "--http-workers",
         str(args.http_workers),
         *args.server_args,
@@ -1802,7 +1801,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--workloads", default="sparql,pages", help="comma-separated: sparql (the mix), pages (pages, descriptions)"
     )
     parser.add_argument("--concurrency", default="1,8", help="comma-separated client concurrencies")
-    parser.add_argument("--workers", type=int, default=2, help="query workers of each of our HTTP processes")
+    parser.add_argument(
+        "--workers", type=int, help="our server's query workers, in all (default: as `make serve`, one per CPU)"
+    )
     parser.add_argument(
         "--http-workers",
         type=int,
@@ -1930,7 +1931,7 @@ def main(argv: list[str] | None = None) -> int:
             "requests": args.requests,
             "warmup": args.warmup,
             "concurrency": args.concurrency,
-            "workers": args.workers,
+            "workers": args.workers or Settings.model_fields["query_workers"].default_factory(),  # in all
             "http_workers": args.http_workers,
             "server_args": args.server_args,
             "server_env": args.server_env,

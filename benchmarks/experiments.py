@@ -221,7 +221,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="per round and variant")
     parser.add_argument("--dataset", default="generated-1000000-seed42", help="a directory under benchmarks/.work")
     parser.add_argument("--mix", action="store_true", help="the whole mix of bench.py, not only point lookups")
-    parser.add_argument("--workers", type=int, default=2, help="query workers of each HTTP process of `server`")
+    parser.add_argument("--workers", type=int, help="query workers of `server`, in all (default: one per CPU)")
     parser.add_argument("--http-workers", type=int, default=1, help="HTTP processes of `server`")
     parser.add_argument("--server-args", default="--result-cache-bytes 0 --client-query-share 0")
     parser.add_argument("--pause-test", action="store_true", help="time queries after idle pauses, then exit")

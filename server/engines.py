@@ -55,7 +55,7 @@ def make_store_engine(settings: Settings) -> QueryEngine:
             settings.sparql_default_graph,
         )
     dataset = Dataset.from_settings(settings)
-    sizes = {"size": settings.query_workers, "reserved": settings.reserved_workers}
+    sizes = {"size": settings.workers_per_http_process, "reserved": settings.reserved_workers}
     limits = {"query_timeout": settings.query_timeout, "max_rows": settings.max_result_rows}
     limits |= {"lane": lookup_lane(settings, namespaces), "client_share": settings.client_query_share}
     if settings.store_dir is None:

@@ -1,5 +1,6 @@
 """Several HTTP processes on one socket (`--http-workers`): any of them answers any request, a
-runaway query in one does not hold up the rest, and a process that dies is replaced."""
+runaway query in one does not hold up the rest, a process that dies is replaced, and the query
+workers are shared out among them."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from server.settings import Settings
 from tests.live import CARTESIAN, LOOKUP, Server, descendants, live_server, parent_of
 
 HTTP_WORKERS = 2
+QUERY_WORKERS = 2  # in all: one for each HTTP process
 TIME_LIMIT = 3
 
 pytestmark = pytest.mark.slow
@@ -24,7 +27,15 @@ pytestmark = pytest.mark.slow
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """On an on-disk store, which the parent builds once before the HTTP processes open it."""
     store = tmp_path_factory.mktemp("store")
-    args = ("--no-validate", "--http-workers", str(HTTP_WORKERS), "--store", str(store))
+    args = (
+        "--no-validate",
+        "--http-workers",
+        str(HTTP_WORKERS),
+        "--workers",
+        str(QUERY_WORKERS),
+        "--store",
+        str(store),
+    )
     args += ("--query-timeout", str(TIME_LIMIT), "--result-cache-bytes", "0")
     with live_server(*args, cache_dir=tmp_path_factory.mktemp("cache")) as running:
         yield running
@@ -42,6 +53,37 @@ def test_the_server_runs_the_number_of_http_processes_asked_for(server: Server) 
     while len(http_processes(server)) < HTTP_WORKERS and time.monotonic() < deadline:
         time.sleep(0.2)
     assert len(http_processes(server)) == HTTP_WORKERS
+
+
+def forked_workers(http_process: int) -> set[int]:
+    """The workers of one HTTP process: the children of its one child that forks them (the others,
+    validation workers, have none)."""
+    children = {pid for pid in descendants(http_process) if parent_of(pid) == http_process}
+    return {pid for child in children for pid in descendants(child) if parent_of(pid) == child}
+
+
+def test_the_query_workers_are_shared_out_among_the_http_processes(server: Server) -> None:
+    """Two query workers in all, so one in each of the two HTTP processes, beside its reserved
+    one: not two each, which would put four processes to evaluating scans on two CPUs."""
+    reserved = Settings.model_fields["reserved_workers"].default
+    expected = QUERY_WORKERS // HTTP_WORKERS + reserved
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        counts = [len(forked_workers(pid)) for pid in http_processes(server)]
+        if counts == [expected] * HTTP_WORKERS:
+            break
+        time.sleep(0.2)
+    assert counts == [expected] * HTTP_WORKERS
+
+
+@pytest.mark.parametrize(
+    ("query_workers", "http_workers", "each"), [(2, 1, 2), (2, 2, 1), (3, 2, 2), (1, 4, 1), (8, 4, 2)]
+)
+def test_each_http_process_has_its_share_of_the_query_workers_and_at_least_one(
+    query_workers: int, http_workers: int, each: int
+) -> None:
+    settings = Settings(query_workers=query_workers, http_workers=http_workers)
+    assert settings.workers_per_http_process == each
 
 
 def test_every_kind_of_request_is_answered(server: Server) -> None:
