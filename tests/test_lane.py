@@ -166,6 +166,18 @@ def test_matches_of_a_literal_or_a_resource_with_many_triples_are_counted_by_the
     assert bound.work(plan_of(f'SELECT ?s WHERE {{ ?s <{EX}name> "Kuopio"@fi }}'), None) == 3
 
 
+def test_a_count_is_kept_for_the_next_query_over_the_same_store() -> None:
+    """Every search of a class's members by label counts the class's members again otherwise."""
+    rdf_type = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+    typed = [(f"{EX}c{i}", rdf_type, ox.NamedNode(f"{EX}City")) for i in range(QUICK_COUNT + 10)]
+    bound = bound_over(typed, {("in", rdf_type): 5_000, ("out", f"{EX}name"): 1})  # too many: counted
+    for needle in ("ku", "ta"):
+        query = f'SELECT ?c WHERE {{ ?c a <{EX}City> ; <{EX}name> ?n FILTER(CONTAINS(?n, "{needle}")) }}'
+        bound.work(plan_of(query), None)
+    assert bound.native_count.cache_info().hits == 1
+    assert bound.engine_count.cache_info().misses == 1, "counted by the engine once"
+
+
 # --- Against the real server: the same answers as the workers ------------------------------------
 
 

@@ -11,7 +11,8 @@ bindings the patterns can produce, step by step, stay under `budget`. Each step 
 predicate's fan-out in this data version, the most values one subject has for it (forward) or
 the most subjects one value has (backward), counted once per predicate in the background (for
 a variable predicate: the most triples one subject, or one value, has); a step from a constant
-whose fan-out is unknown or too large (rdf:type's objects) is counted instead, up to the budget;
+whose fan-out is unknown or too large (rdf:type's objects) is counted instead, up to the budget
+(and the count kept for the store's data version);
 a step forward from a variable with no known fan-out sends the query to the workers. Every
 step from a constant is bounded, not only the one the plan starts from, since the engine may
 start from any of them.
@@ -38,6 +39,10 @@ from server.store.fan_outs import ANY_PREDICATE, FanOutTable, fan_out_of
 log = logging.getLogger(__name__)
 
 QUICK_COUNT = 64  # triples counted by iterating over them before the engine is asked to count
+# Counts kept per store (one data version): the constants with many triples (a class, a hub) are
+# asked about again and again (each search of cities by label counted their 20,000 typings: 5.7 ms
+# of the event loop at one million triples, before the query went to a worker).
+COUNTS_KEPT = 4096
 INLINE_WORK = 2_000  # bindings evaluated in the event loop itself (about a millisecond at most)
 PLANS_KEPT = 4096  # plans of recent query texts (a repeated query is read once)
 # A lookup is a few lines: a longer text is not read here (reading costs the event loop time
@@ -117,6 +122,8 @@ class Bound:
         self.store = store
         self.fan_outs = fan_outs
         self.budget = budget
+        self.native_count = functools.lru_cache(maxsize=COUNTS_KEPT)(self._native_count)
+        self.engine_count = functools.lru_cache(maxsize=COUNTS_KEPT)(self._engine_count)
 
     def work(self, plan: Plan, base_iri: str | None, enough: int = 0) -> int | None:
         """The most bindings the plan can produce over this store, or None beyond the budget (or
@@ -189,22 +196,33 @@ class Bound:
     def from_constant(
         self, subject: Term, predicate: Term | None, obj: Term | None, plan: Plan, base_iri: str | None
     ) -> int:
-        """How many triples match: a few are counted by iterating over them, which costs less than
-        a query to parse; beyond QUICK_COUNT, or for terms not read here (literals, relative
-        IRIs), the engine counts them, up to one more than the budget."""
+        """How many triples match, up to one more than the budget: counted by `native_count` when
+        the terms are IRIs read here, otherwise (literals, relative IRIs) by the engine."""
         given = (subject, predicate, obj)
         pattern = native_pattern(given, plan.lookup.prefixes)
         if pattern is not None:
-            matching = self.store.quads_for_pattern(*pattern, ox.DefaultGraph())
-            counted = sum(1 for _ in itertools.islice(matching, QUICK_COUNT + 1))
-            if counted <= QUICK_COUNT:
-                return counted
+            return self.native_count(pattern)
         terms = " ".join(t[1] if t is not None and t[0] == "const" else f"?v{i}" for i, t in enumerate(given))
         prologue = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in plan.lookup.prefixes.items())
         if plan.lookup.base is not None:
             prologue = f"BASE <{plan.lookup.base}>\n" + prologue
-        limit = self.budget + 1
-        query = f"{prologue}SELECT (COUNT(*) AS ?n) WHERE {{ SELECT * WHERE {{ {terms} }} LIMIT {limit} }}"
+        return self.engine_count(prologue + self.count_query(terms), base_iri)
+
+    def _native_count(self, pattern: tuple[ox.NamedNode | None, ...]) -> int:
+        """A few triples are counted by iterating over them, which costs less than a query to
+        parse; beyond QUICK_COUNT, the engine counts them (kept per store by `native_count`)."""
+        matching = self.store.quads_for_pattern(*pattern, ox.DefaultGraph())
+        counted = sum(1 for _ in itertools.islice(matching, QUICK_COUNT + 1))
+        if counted <= QUICK_COUNT:
+            return counted
+        terms = " ".join(f"<{t.value}>" if t is not None else f"?v{i}" for i, t in enumerate(pattern))
+        return self.engine_count(self.count_query(terms), None)
+
+    def count_query(self, terms: str) -> str:
+        return f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT * WHERE {{ {terms} }} LIMIT {self.budget + 1} }}"
+
+    def _engine_count(self, query: str, base_iri: str | None) -> int:
+        """A count query's answer (kept per store by `engine_count`)."""
         row = next(iter(self.store.query(query, base_iri=base_iri)))
         return int(row["n"].value)
 
