@@ -88,8 +88,8 @@ class Settings(BaseSettings):
     query_workers: int = Field(
         default_factory=lambda: max(2, os.cpu_count() or 2),
         gt=0,
-        description="Processes that evaluate queries, in all: shared out among the HTTP processes (at least one "
-        "each); a runaway query occupies one and is killed at the time limit.",
+        description="Processes that evaluate queries, in all: shared out among the HTTP processes (rounded up, "
+        "at least one each); a runaway query occupies one and is killed at the time limit.",
         json_schema_extra={"shown_default": "number of CPUs, at least 2"},
     )
     reserved_workers: int = Field(
