@@ -3,9 +3,11 @@ query workers' answers, over the real server."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pyoxigraph as ox
@@ -15,7 +17,7 @@ from server.query.bounded import read_lookup, steps
 from server.query.lane import QUICK_COUNT, Bound, FanOuts, plan_of
 from server.store.fan_outs import ANY_PREDICATE
 from tests.hostile import HOSTILE
-from tests.live import CARTESIAN, Server, live_server
+from tests.live import CARTESIAN, LOOKUP, Server, live_server
 
 PLACE = "https://w3id.org/sistercities/id/place/"
 PREFIXES = (
@@ -254,3 +256,24 @@ def test_a_syntax_error_reads_the_same_from_the_lane(lane: Server, workers: Serv
     theirs = httpx.get(f"{workers.url}/sparql", params={"query": query})
     assert ours.status_code == theirs.status_code == 400
     assert ours.text == theirs.text
+
+
+def test_the_lane_is_open_before_the_first_lookup_so_a_runaway_holding_the_one_worker_delays_none(
+    tmp_path: Path,
+) -> None:
+    """The lane opens the store when the server starts serving it, not at the first lookup: a
+    lookup asked while a runaway query holds the process's one worker is answered at once."""
+    args = ("--no-validate", "--workers", "1", "--query-timeout", "5", "--client-query-share", "0")
+    with live_server(*args, "--store", str(tmp_path / "store"), cache_dir=tmp_path / "cache") as server:
+        runaway = threading.Thread(
+            target=httpx.get, args=(f"{server.url}/sparql",), kwargs={"params": {"query": CARTESIAN}, "timeout": 60}
+        )
+        runaway.start()
+        time.sleep(1.0)
+        started = time.monotonic()
+        response = httpx.get(f"{server.url}/sparql", params={"query": LOOKUP}, timeout=30)
+        waited = time.monotonic() - started
+        runaway.join()
+    assert response.status_code == 200
+    assert response.headers.get("server-timing", "").startswith("lane")
+    assert waited < 2.0, f"the lookup waited {waited:.1f} s behind the runaway query"

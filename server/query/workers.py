@@ -274,6 +274,14 @@ class WorkerPool:
     async def start(self) -> None:
         await asyncio.to_thread(self.zygote.start)
         self.serving = await self._serve(self.first)
+        self._prepare_lane()
+
+    def _prepare_lane(self) -> None:
+        """Open the served version's store for the lane now, in the background, not at the first
+        lookup: until it is open lookups go to the workers, where a runaway query holding this
+        HTTP process's one worker would keep them waiting."""
+        if self.lane is not None:
+            self._store_lane()
 
     async def close(self) -> None:
         for task in self._retired:
@@ -353,6 +361,7 @@ class WorkerPool:
             if generation.order.path == self.serving.generation.order.path:
                 return
             old, self.serving = self.serving, await self._serve(generation)
+            self._prepare_lane()
             log.info("now serving data version %s from %s", generation.version.tag, generation.order.path)
             task = asyncio.get_running_loop().create_task(old.pool.retire(self.query_timeout))
             self._retired.add(task)
