@@ -5,8 +5,8 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
-# Query workers run with jemalloc when Debian's libjemalloc2 is installed (docs/benchmarks.md).
-WORKER_MALLOC ?= $(wildcard /usr/lib/x86_64-linux-gnu/libjemalloc.so.2)
+# Every process of the server runs with jemalloc when Debian's libjemalloc2 is installed (docs/benchmarks.md).
+MALLOC ?= $(wildcard /usr/lib/x86_64-linux-gnu/libjemalloc.so.2)
 # One HTTP process per CPU: light requests are bound by the HTTP process's Python (docs/benchmarks.md).
 HTTP_WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
 
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## Set up and start the server on the bundled data.
 serve: $(STAMP)
-	$(BIN)/sistercities serve --host $(HOST) --port $(PORT) --http-workers $(HTTP_WORKERS) $(if $(WORKER_MALLOC),--worker-malloc $(WORKER_MALLOC))
+	$(BIN)/sistercities serve --host $(HOST) --port $(PORT) --http-workers $(HTTP_WORKERS) $(if $(MALLOC),--malloc $(MALLOC))
 
 ## Set up and run the whole test suite (installs Chromium, jemalloc, curl and HAProxy if missing).
 test: $(STAMP) system-deps
@@ -28,7 +28,7 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-## Debian packages the tests use: headless Chromium for the browser tests, jemalloc for --worker-malloc, curl, HAProxy for the replicas, Virtuoso.
+## Debian packages the tests use: headless Chromium for the browser tests, jemalloc for --malloc, curl, HAProxy for the replicas, Virtuoso.
 system-deps:
 	@scripts/install-system-deps.sh
 

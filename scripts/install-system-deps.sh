@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs, when they are missing: headless Chromium
-# (and its driver) for the browser tests, jemalloc for the test of `serve --worker-malloc`, and
+# (and its driver) for the browser tests, jemalloc for `serve --malloc` (make serve) and its test, and
 # curl for the client-compatibility tests (tests/test_clients.py), HAProxy for the replicas
 # behind a load balancer (scripts/replicas.py, tests/test_replicas.py), and Virtuoso 7 for the
 # tests of remote mode over Virtuoso (tests/test_remote.py, started by benchmarks/virtuoso.py).

@@ -112,7 +112,7 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        preload_into_workers(settings.worker_malloc)  # before any worker process is started
+        preload_into_workers(settings.workers_malloc)  # before any worker process is started
         shared.start(engine or make_engine(settings))
         validation_service = shared.get(ValidationService)
         # The validation workers load pySHACL for seconds: queries need not wait for them.

@@ -169,6 +169,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], output_format: str, **
 def serve(ctx: click.Context, log_level: str, **options: Any) -> None:
     """Validate and load the dataset, then serve it: SPARQL endpoint, pages, metadata and dumps."""
     settings = settings_from(ctx, options)
+    restart_with_malloc(settings.malloc)
     if settings.validate_on_load and serves_curated_files(settings):
         from server.validation.validator import check_published_data
 
@@ -189,6 +190,18 @@ def serve(ctx: click.Context, log_level: str, **options: Any) -> None:
     click.echo(f"Serving Sister Cities Linked Data at http://{shown}:{port}/", err=False)
     sys.stdout.flush()
     serve_http(settings, listener, log_level)
+
+
+def restart_with_malloc(library: Path | None) -> None:
+    """Run this command again, in the same process, with `library` loaded first (LD_PRELOAD),
+    unless it already is: a process's allocator is chosen before it starts. Every process the
+    server starts then inherits it."""
+    if library is None or str(library) in os.environ.get("LD_PRELOAD", "").split():
+        return
+    preload_into_workers(library)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, sys.orig_argv)
 
 
 def serves_curated_files(settings: Settings) -> bool:
@@ -215,7 +228,7 @@ def serve_http(settings: Settings, listener: socket.socket, log_level: str) -> N
     options["h11_max_incomplete_event_size"] = head
     if settings.http_workers == 1:
         engine = make_engine(settings)
-        preload_into_workers(settings.worker_malloc)  # before the engine's processes start, not after
+        preload_into_workers(settings.workers_malloc)  # before the engine's processes start, not after
         engine.launch()  # its processes start while the web stack is imported
         from server.app import create_app
 

@@ -132,11 +132,19 @@ class Settings(BaseSettings):
         "descriptions, remembered until the data version changes (least recently used go first); "
         "0 turns both off: every request is evaluated and built afresh.",
     )
+    malloc: Path | None = Field(
+        None,
+        description="A malloc library for every process of the server (HTTP processes, query and validation "
+        "workers), loaded before anything else (LD_PRELOAD; `serve` restarts itself with it), e.g. "
+        "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 (Debian: libjemalloc2), as `make serve` runs it. "
+        "pyoxigraph and the web stack allocate heavily: with jemalloc the light queries used 11-15% less "
+        "CPU per request than with glibc's malloc here (docs/benchmarks.md). The default keeps the "
+        "system's malloc.",
+    )
     worker_malloc: Path | None = Field(
         None,
-        description="A malloc library for the worker processes (query and validation workers), loaded "
-        "before anything else (LD_PRELOAD), e.g. /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 (Debian: "
-        "libjemalloc2). "
+        description="A malloc library for the worker processes only (query and validation workers), loaded "
+        "before anything else (LD_PRELOAD); `malloc` gives one to every process. "
         "pyoxigraph's scans and joins allocate heavily; with jemalloc they used about 7% less CPU "
         "than with glibc's malloc here (docs/benchmarks.md). The default keeps the system's malloc.",
     )
@@ -226,12 +234,17 @@ class Settings(BaseSettings):
         """Every IRI the server mints, under the base IRI (the URI policy)."""
         return Iris(self.base_iri)
 
-    @field_validator("worker_malloc")
+    @field_validator("malloc", "worker_malloc")
     @classmethod
     def _malloc_library_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"there is no library at {value}")
         return value
+
+    @property
+    def workers_malloc(self) -> Path | None:
+        """The malloc library of the worker processes: their own, or every process's."""
+        return self.worker_malloc or self.malloc
 
     @property
     def workers_per_http_process(self) -> int:
