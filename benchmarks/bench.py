@@ -92,6 +92,8 @@ NO_RESULT_CACHE = "--result-cache-bytes 0"  # every request evaluated, as oxigra
 # The load generator is one client (127.0.0.1) standing for many: without this, its concurrent
 # queries beyond one worker would be refused 429, each client's share (--client-query-share).
 ONE_CLIENT_FOR_MANY = "--client-query-share 0"
+# As `make serve` runs our server where Debian's libjemalloc2 is installed (Makefile: MALLOC).
+MAKE_SERVE_MALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 OVERHEAD_TARGET_MS = 1.0  # ours p50 - in-process p50 at concurrency 1, for the mix
 
 
@@ -333,6 +335,8 @@ def draw_workload(pools: Pools, count: int, seed: int, weights: dict[str, int]) 
     """`count` requests, kinds drawn by weight, parameters drawn from the pools."""
     rng = random.Random(seed)
     usable = [k for k in KINDS if weights.get(k.name, 0) > 0 and k.make(random.Random(0), pools) is not None]
+    if not usable:
+        return []
     chosen = rng.choices(usable, weights=[weights[k.name] for k in usable], k=count)
     return [k.make(rng, pools) for k in chosen]
 
@@ -645,8 +649,8 @@ def prepare_virtuoso(setup: DatasetSetup, work: Path, memory_bytes: int) -> peer
 def start_ours(
     processes: Processes, setup: DatasetSetup, work: Path, args: argparse.Namespace
 ) -> tuple[subprocess.Popen, str]:
-    """Our server as `make serve` runs it (--http-workers), with --workers query workers shared
-    out among the HTTP processes, --server-args (e.g. --result-cache-bytes 0) and --server-env."""
+    """Our server as `make serve` runs it (--http-workers, --malloc), with --workers query workers
+    shared out among the HTTP processes, --server-args (e.g. --result-cache-bytes 0) and --server-env."""
     command = running.serve_command(
         "--data-dir",
         str(setup.data_dir),
@@ -658,6 +662,7 @@ def start_ours(
         *(("--workers", str(args.workers)) if args.workers else ()),
         "--http-workers",
         str(args.http_workers),
+        *(("--malloc", args.malloc) if args.malloc else ()),
         *args.server_args,
     )
     process, url = running.start_server(command, server_env(work, args.server_env), timeout=600)
@@ -1151,6 +1156,8 @@ def print_mix(data: dict, out) -> None:
     if data.get("side_by_side"):
         out.write("every target side by side (requests per second):\n")
         peers.print_side_by_side(data["side_by_side"], out)
+    if data.get("kinds_alone"):
+        peers.print_kinds_alone(data["kinds_alone"], out)
     peers.print_targets(data["targets"], out)
 
 
@@ -1226,6 +1233,8 @@ def markdown_mix(data: dict) -> list[str]:
         )
     if data.get("side_by_side"):
         lines += peers.markdown_side_by_side(data["side_by_side"])
+    if data.get("kinds_alone"):
+        lines += peers.markdown_kinds_alone(data["kinds_alone"])
     lines += peers.markdown_targets(data["targets"])
     return lines
 
@@ -1580,6 +1589,10 @@ def bench_dataset(
         del store
         if mix is not None:
             report.update(measure_mix(setup, args, targets, *mix))
+            if args.kinds_alone:
+                report["kinds_alone"] = alone = measure_kinds_alone(setup, args, targets, pools)
+                judged = peers.issue_targets(report["side_by_side"], not cache_off(args), alone["kinds"])
+                report["targets"] = mix_targets(report["concurrency"]) + judged
         if "pages" in args.workloads:
             pages_targets = [t for t in targets if t.name in ("ours", "oxigraph")]
             report["pages"] = bench_pages(setup.name, args, pages_targets, pools, weights)
@@ -1745,6 +1758,41 @@ def measure_mix(
     }
 
 
+ALONE_CONCURRENCY = 8  # the concurrency of the light kinds' target
+
+
+def measure_kinds_alone(setup: DatasetSetup, args: argparse.Namespace, targets: list[Target], pools: Pools) -> dict:
+    """Each light kind on its own at concurrency 8, every request evaluated, in alternating
+    rounds: its throughput measured, not estimated from latencies within the mix (where a
+    lookup's latency also holds its wait behind the scans). Our server with its cache on is left
+    out: it would answer the rounds' repeats from memory."""
+    measured = [t for t in targets if t.name != peers.CACHED]
+    rounds = max(1, args.rounds)
+    figures: dict[str, dict] = {}
+    for kind in peers.LIGHT_KINDS:
+        workload = draw_workload(pools, args.requests, pass_seed(args.seed, 1000), {kind: 1})
+        if not workload:
+            continue
+        runs: dict[str, list[RunResult]] = {t.name: [] for t in measured}
+        for r in range(rounds):
+            indices = list(range(r * len(workload) // rounds, (r + 1) * len(workload) // rounds))
+            for t in measured if r % 2 == 0 else measured[::-1]:
+                runs[t.name].append(load(t, workload, indices, ALONE_CONCURRENCY, args.max_seconds / rounds))
+        figures[kind] = {name: alone_figures(merge(results)) for name, results in runs.items()}
+        shown = ", ".join(f"{name} {f['throughput_rps']:.0f}" for name, f in figures[kind].items())
+        log(f"[{setup.name}] {kind} alone, c={ALONE_CONCURRENCY}, requests per second: {shown}")
+    return {"concurrency": ALONE_CONCURRENCY, "requests": args.requests, "kinds": figures}
+
+
+def alone_figures(run: RunResult) -> dict:
+    n = max(1, len(run.latencies))
+    return summarise(run.latencies) | {
+        "throughput_rps": round(len(run.latencies) / run.wall, 2),
+        "errors": run.errors,
+        "cpu_ms_per_request": ms(sum(run.cpu.values()) / n),
+    }
+
+
 def cache_off(args: argparse.Namespace) -> bool:
     """Whether our server ran with its result cache off (the default of this script)."""
     options = " ".join(args.server_args)
@@ -1816,6 +1864,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="more options for our server's `serve`. The default turns its result cache off: the workload "
         "repeats requests (rounds, concurrencies), which the cache would answer from memory while oxigraph "
         "evaluates each one. Pass '' for the server's own defaults, e.g. '--http-workers 2'.",
+    )
+    parser.add_argument(
+        "--no-kinds-alone",
+        dest="kinds_alone",
+        action="store_false",
+        help="skip the runs of each light kind on its own (c=8) that the light kinds' target is judged on",
+    )
+    parser.add_argument(
+        "--malloc",
+        default=MAKE_SERVE_MALLOC if Path(MAKE_SERVE_MALLOC).is_file() else "",
+        help="the malloc library of every process of our server, as `make serve` runs it: jemalloc where "
+        "Debian's libjemalloc2 is installed (default here: %(default)r); '' for glibc's malloc. oxigraph "
+        "serve runs as pip installs it, with glibc's (give it the same with --oxigraph-env LD_PRELOAD=...)",
     )
     parser.add_argument(
         "--server-env",
@@ -1902,18 +1963,24 @@ def generated_setup(work: Path, size: int, seed: int) -> DatasetSetup:
     return setup
 
 
+def read_weights(written: str, known: dict[str, int]) -> dict[str, int]:
+    """`point=20,describe=0` as weights of the kinds it names, which must be among `known`."""
+    weights = {}
+    for item in filter(None, written.split(",")):
+        name, _, value = item.partition("=")
+        if name not in known:
+            raise SystemExit(f"unknown kind {name!r}; kinds: {', '.join(known)}")
+        weights[name] = int(value)
+    return weights
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.markdown:
         sys.stdout.write(markdown(json.loads(args.markdown.read_text(encoding="utf-8"))))
         return 0
     weights = {k.name: k.weight for kinds in WORKLOADS.values() for k in kinds}
-    if args.weights:
-        for item in args.weights.split(","):
-            name, _, value = item.partition("=")
-            if name not in weights:
-                raise SystemExit(f"unknown kind {name!r}; kinds: {', '.join(weights)}")
-            weights[name] = int(value)
+    weights.update(read_weights(args.weights or "", weights))
     if not args.virtuoso_skipped:
         args.virtuoso_skipped = peers.available(args.install_peers)
         if args.virtuoso_skipped:
@@ -1933,6 +2000,7 @@ def main(argv: list[str] | None = None) -> int:
             "concurrency": args.concurrency,
             "workers": args.workers or Settings.model_fields["query_workers"].default_factory(),  # in all
             "http_workers": args.http_workers,
+            "malloc": args.malloc or "glibc",
             "server_args": args.server_args,
             "server_env": args.server_env,
             "oxigraph_env": args.oxigraph_env,

@@ -190,7 +190,11 @@ def start_targets(args: argparse.Namespace, setup: bench.DatasetSetup, work: Pat
             targets.append(bench.Target(variant, url, "/query", process.pid, serves_paths=False))
         elif variant == "server":
             options = argparse.Namespace(
-                workers=args.workers, http_workers=args.http_workers, server_args=args.server_args, server_env={}
+                workers=args.workers,
+                http_workers=args.http_workers,
+                malloc=args.malloc,
+                server_args=args.server_args,
+                server_env={},
             )
             process, url = bench.start_ours(processes, setup, work, options)
             targets.append(bench.Target(variant, url, "/sparql", process.pid, serves_paths=True))
@@ -221,8 +225,10 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="per round and variant")
     parser.add_argument("--dataset", default="generated-1000000-seed42", help="a directory under benchmarks/.work")
     parser.add_argument("--mix", action="store_true", help="the whole mix of bench.py, not only point lookups")
+    parser.add_argument("--weights", help="with --mix, weights of its kinds as in bench.py, e.g. aggregate=0")
     parser.add_argument("--workers", type=int, help="query workers of `server`, in all (default: one per CPU)")
     parser.add_argument("--http-workers", type=int, default=1, help="HTTP processes of `server`")
+    parser.add_argument("--malloc", default="", help="the malloc library of `server` (default glibc's)")
     parser.add_argument("--server-args", default="--result-cache-bytes 0 --client-query-share 0")
     parser.add_argument("--pause-test", action="store_true", help="time queries after idle pauses, then exit")
     parser.add_argument("--serve", nargs=2, metavar=("VARIANT", "PORT_FILE"), help=argparse.SUPPRESS)
@@ -247,6 +253,7 @@ def main() -> int:
         targets = start_targets(args, setup, work, processes)
         pools = bench.read_pools(ox.Store.read_only(str(live.path)))
         weights = {k.name: (k.weight if args.mix else int(k.name == "point")) for k in bench.KINDS}
+        weights.update(bench.read_weights(args.weights or "", weights))
         workload = bench.draw_workload(pools, args.requests * args.rounds, 3, weights)
         warmup = bench.draw_workload(pools, 500, 4, weights)
         for t in targets:
