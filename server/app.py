@@ -28,7 +28,7 @@ from server.publish.dataset import dataset_supplement
 from server.publish.graphs import graph_supplement
 from server.query.cache import CachingEngine
 from server.query.engine import EngineError, QueryEngine
-from server.query.pool import preload_into_workers
+from server.query.pool import preload_into_new_processes
 from server.reconcile import api as reconcile
 from server.reconcile import extend, suggest
 from server.reconcile import search as name_search
@@ -112,7 +112,7 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        preload_into_workers(settings.workers_malloc)  # before any worker process is started
+        preload_into_new_processes(settings.workers_malloc)  # before any worker process is started
         shared.start(engine or make_engine(settings))
         validation_service = shared.get(ValidationService)
         # The validation workers load pySHACL for seconds: queries need not wait for them.

@@ -28,7 +28,7 @@ from pydantic.fields import FieldInfo
 from server import __version__, formats
 from server.engines import make_engine, search_keys, store_extensions
 from server.namespaces import prefixes
-from server.query.pool import preload_into_workers
+from server.query.pool import preload_into_new_processes
 from server.settings import Settings
 from server.store.build import ensure_disk_store, open_store
 from server.store.dataset import Dataset
@@ -198,7 +198,7 @@ def restart_with_malloc(library: Path | None) -> None:
     server starts then inherits it."""
     if library is None or str(library) in os.environ.get("LD_PRELOAD", "").split():
         return
-    preload_into_workers(library)
+    preload_into_new_processes(library)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, sys.orig_argv)
@@ -228,7 +228,7 @@ def serve_http(settings: Settings, listener: socket.socket, log_level: str) -> N
     options["h11_max_incomplete_event_size"] = head
     if settings.http_workers == 1:
         engine = make_engine(settings)
-        preload_into_workers(settings.workers_malloc)  # before the engine's processes start, not after
+        preload_into_new_processes(settings.workers_malloc)  # before the engine's processes start, not after
         engine.launch()  # its processes start while the web stack is imported
         from server.app import create_app
 

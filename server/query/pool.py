@@ -23,9 +23,10 @@ from typing import Any, Protocol
 SPAWN = multiprocessing.get_context("spawn")
 
 
-def preload_into_workers(library: Path | None) -> None:
-    """Have every worker process started from now on load `library` first (LD_PRELOAD), e.g.
-    jemalloc, which runs pyoxigraph's allocation-heavy scans with less CPU than glibc's malloc.
+def preload_into_new_processes(library: Path | None) -> None:
+    """Have every process started from now on (workers, or this one when it runs itself again)
+    load `library` first (LD_PRELOAD), e.g. jemalloc, which runs pyoxigraph's allocation-heavy
+    work with less CPU than glibc's malloc.
 
     Workers are fresh interpreters started by exec (spawn), so the variable reaches them and
     forked grandchildren; this process keeps the allocator it started with.
