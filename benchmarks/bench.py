@@ -1770,6 +1770,7 @@ def measure_kinds_alone(setup: DatasetSetup, args: argparse.Namespace, targets: 
     rounds = max(1, args.rounds)
     figures: dict[str, dict] = {}
     for kind in peers.LIGHT_KINDS:
+        # Parameters drawn afresh, apart from the mix's passes (seeded by their concurrency).
         workload = draw_workload(pools, args.requests, pass_seed(args.seed, 1000), {kind: 1})
         if not workload:
             continue
