@@ -1589,10 +1589,11 @@ def bench_dataset(
         del store
         if mix is not None:
             report.update(measure_mix(setup, args, targets, *mix))
-            if args.kinds_alone:
-                report["kinds_alone"] = alone = measure_kinds_alone(setup, args, targets, pools)
-                judged = peers.issue_targets(report["side_by_side"], not cache_off(args), alone["kinds"])
-                report["targets"] = mix_targets(report["concurrency"]) + judged
+            alone = measure_kinds_alone(setup, args, targets, pools) if args.kinds_alone else None
+            if alone is not None:
+                report["kinds_alone"] = alone
+            judged = peers.issue_targets(report["side_by_side"], not cache_off(args), alone and alone["kinds"])
+            report["targets"] = mix_targets(report["concurrency"]) + judged
         if "pages" in args.workloads:
             pages_targets = [t for t in targets if t.name in ("ours", "oxigraph")]
             report["pages"] = bench_pages(setup.name, args, pages_targets, pools, weights)
@@ -1706,24 +1707,13 @@ def measure_mix(
     inproc: dict[int, float],
     repeats: dict[str, dict[str, int]],
 ) -> dict:
-    """The SPARQL mix at each concurrency, in alternating rounds, and its two targets."""
-    n = args.requests
+    """The SPARQL mix at each concurrency, in alternating rounds (its targets are judged by the caller,
+    with the light kinds' runs on their own)."""
     per_concurrency = {}
     every: dict[str, dict] = {}  # every target, side by side
-    rounds = max(1, args.rounds)
-    slices = [list(range(r * n // rounds, (r + 1) * n // rounds)) for r in range(rounds)]
     for concurrency in args.concurrency:
         workload = workloads[concurrency]
-        runs: dict[str, list[RunResult]] = {t.name: [] for t in targets}
-        for r, indices in enumerate(slices):
-            order = targets if r % 2 == 0 else list(reversed(targets))
-            for t in order:
-                result = load(t, workload, indices, concurrency, args.max_seconds / rounds)
-                runs[t.name].append(result)
-                log(
-                    f"[{setup.name}] c={concurrency} round {r + 1}/{rounds} {t.name:>8}: "
-                    f"{len(result.latencies)} requests in {result.wall:.2f} s, {result.errors} errors"
-                )
+        runs = in_alternating_rounds(targets, workload, concurrency, args, label=f"[{setup.name}] c={concurrency}")
         ours, theirs = merge(runs["ours"]), merge(runs["oxigraph"])
         rows = compare(ours, theirs, workload, inproc if concurrency == 1 else None)
         every[str(concurrency)] = side_by_side({name: merge(r) for name, r in runs.items()}, workload)
@@ -1754,8 +1744,27 @@ def measure_mix(
         "verification": verification,
         "concurrency": per_concurrency,
         "side_by_side": every,
-        "targets": mix_targets(per_concurrency) + peers.issue_targets(every, cache_on=not cache_off(args)),
     }
+
+
+def in_alternating_rounds(
+    targets: list[Target], workload: list[Request], concurrency: int, args: argparse.Namespace, label: str = ""
+) -> dict[str, list[RunResult]]:
+    """The workload cut into --rounds slices, each sent to every target in turn, in reverse order
+    every other round (so that no target always runs right after the same other one)."""
+    rounds, n = max(1, args.rounds), len(workload)
+    runs: dict[str, list[RunResult]] = {t.name: [] for t in targets}
+    for r in range(rounds):
+        indices = list(range(r * n // rounds, (r + 1) * n // rounds))
+        for t in targets if r % 2 == 0 else targets[::-1]:
+            result = load(t, workload, indices, concurrency, args.max_seconds / rounds)
+            runs[t.name].append(result)
+            if label:
+                log(
+                    f"{label} round {r + 1}/{rounds} {t.name:>8}: "
+                    f"{len(result.latencies)} requests in {result.wall:.2f} s, {result.errors} errors"
+                )
+    return runs
 
 
 ALONE_CONCURRENCY = 8  # the concurrency of the light kinds' target
@@ -1767,18 +1776,13 @@ def measure_kinds_alone(setup: DatasetSetup, args: argparse.Namespace, targets: 
     lookup's latency also holds its wait behind the scans). Our server with its cache on is left
     out: it would answer the rounds' repeats from memory."""
     measured = [t for t in targets if t.name != peers.CACHED]
-    rounds = max(1, args.rounds)
     figures: dict[str, dict] = {}
     for kind in peers.LIGHT_KINDS:
         # Parameters drawn afresh, apart from the mix's passes (seeded by their concurrency).
         workload = draw_workload(pools, args.requests, pass_seed(args.seed, 1000), {kind: 1})
         if not workload:
             continue
-        runs: dict[str, list[RunResult]] = {t.name: [] for t in measured}
-        for r in range(rounds):
-            indices = list(range(r * len(workload) // rounds, (r + 1) * len(workload) // rounds))
-            for t in measured if r % 2 == 0 else measured[::-1]:
-                runs[t.name].append(load(t, workload, indices, ALONE_CONCURRENCY, args.max_seconds / rounds))
+        runs = in_alternating_rounds(measured, workload, ALONE_CONCURRENCY, args)
         figures[kind] = {name: alone_figures(merge(results)) for name, results in runs.items()}
         shown = ", ".join(f"{name} {f['throughput_rps']:.0f}" for name, f in figures[kind].items())
         log(f"[{setup.name}] {kind} alone, c={ALONE_CONCURRENCY}, requests per second: {shown}")
