@@ -196,9 +196,8 @@ def restart_with_malloc(library: Path | None) -> None:
     """Run this command again, in the same process, with `library` loaded first (LD_PRELOAD),
     unless it already is: a process's allocator is chosen before it starts. Every process the
     server starts then inherits it."""
-    if library is None or str(library) in os.environ.get("LD_PRELOAD", "").split():
+    if not preload_into_new_processes(library):
         return
-    preload_into_new_processes(library)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, sys.orig_argv)

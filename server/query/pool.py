@@ -23,19 +23,20 @@ from typing import Any, Protocol
 SPAWN = multiprocessing.get_context("spawn")
 
 
-def preload_into_new_processes(library: Path | None) -> None:
+def preload_into_new_processes(library: Path | None) -> bool:
     """Have every process started from now on (workers, or this one when it runs itself again)
     load `library` first (LD_PRELOAD), e.g. jemalloc, which runs pyoxigraph's allocation-heavy
     work with less CPU than glibc's malloc.
 
     Workers are fresh interpreters started by exec (spawn), so the variable reaches them and
-    forked grandchildren; this process keeps the allocator it started with.
+    forked grandchildren; this process keeps the allocator it started with. True when the library
+    was not yet preloaded.
     """
-    if library is None:
-        return
     loaded = os.environ.get("LD_PRELOAD", "").split()
-    if str(library) not in loaded:
-        os.environ["LD_PRELOAD"] = " ".join([str(library), *loaded])
+    if library is None or str(library) in loaded:
+        return False
+    os.environ["LD_PRELOAD"] = " ".join([str(library), *loaded])
+    return True
 
 
 class PoolBusy(Exception):
