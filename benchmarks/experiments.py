@@ -10,7 +10,7 @@ them alike. Each adds one layer to the one before:
 
 - raw: a bare ASGI app that returns a fixed answer (the floor of uvicorn itself);
 - middleware: the same app inside our middleware (server.app.middleware: security headers, CORS,
-  the guards, gzip);
+  the guards, gzip; not the layer that answers plain queries before them, server.sparql.direct);
 - fastapi: a FastAPI app with one plain route returning the fixed answer, no middleware;
 - stub: our application (server.app.create_app), with an engine that answers every query at
   once with the fixed body (everything but the query: protocol, negotiation, validators);
@@ -107,6 +107,7 @@ def make_app(variant: str):
 
     from server.app import create_app, middleware
     from server.settings import Settings
+    from server.sparql.direct import DirectQueries
 
     settings = Settings(validate_on_load=False, query_rate_limit=0, validation_workers_at_start=False)
     if variant == "raw":
@@ -114,7 +115,8 @@ def make_app(variant: str):
     if variant == "middleware":
         app = raw_app
         for layer in reversed(middleware(settings)):
-            app = layer.cls(app, *layer.args, **layer.kwargs)
+            if layer.cls is not DirectQueries:  # it would answer the query itself
+                app = layer.cls(app, *layer.args, **layer.kwargs)
         return app
     if variant == "fastapi":
 

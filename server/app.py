@@ -34,6 +34,7 @@ from server.reconcile import extend, suggest
 from server.reconcile import search as name_search
 from server.settings import Settings
 from server.sparql import protocol as sparql
+from server.sparql.direct import GZIP_MINIMUM, DirectQueries
 from server.sparql.examples import Examples
 from server.validation import service as validation
 from server.validation.validator import Shapes
@@ -41,6 +42,7 @@ from server.validation.workers import ValidationService
 from server.web.errors import HTTPProblem
 from server.web.guards import RequestGuard
 from server.web.problems import handle_engine_error, handle_http_exception, handle_problem
+from server.web.ratelimit import RateLimits
 from server.web.rendered import RenderedCache
 from server.web.security import SecurityHeaders
 from server.web.services import Services, services
@@ -86,23 +88,29 @@ def app_from_environment() -> FastAPI:
     return create_app(Settings.model_validate_json(os.environ[SETTINGS_ENVIRONMENT]))
 
 
+# Reads open to any origin, the protocol's headers readable by scripts.
+CORS = {
+    "allow_origins": ["*"],
+    "allow_methods": ["GET", "HEAD", "POST", "OPTIONS"],
+    "allow_headers": ["*"],
+    "expose_headers": sparql.EXPOSED_HEADERS.split(", "),
+    "max_age": 86400,
+}
+
+
 def middleware(settings: Settings) -> list[Middleware]:
-    """The security headers outermost (every response carries them, CORS preflights too), then CORS
-    (reads open to any origin, the protocol's headers readable by scripts), then the guards (limits
-    on the request, UTF-8, rates) that refuse a request before any work, then gzip for answers of
-    1 KB and more."""
+    """Plain query requests answered first, with what the rest would add (server.sparql.direct);
+    then the security headers (every response carries them, CORS preflights too), CORS, the
+    guards (limits on the request, UTF-8, rates) that refuse a request before any work, and gzip
+    for answers of 1 KB and more."""
+    rates = RateLimits(settings)
+    cors_headers = CORSMiddleware(app=None, **CORS).simple_headers  # type: ignore[arg-type]  # its headers only
     return [
+        Middleware(DirectQueries, settings=settings, rates=rates, cors_headers=cors_headers),
         Middleware(SecurityHeaders),
-        Middleware(
-            CORSMiddleware,
-            allow_origins=["*"],
-            allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
-            allow_headers=["*"],
-            expose_headers=sparql.EXPOSED_HEADERS.split(", "),
-            max_age=86400,
-        ),
-        Middleware(RequestGuard, settings=settings),
-        Middleware(GZipMiddleware, minimum_size=1024),
+        Middleware(CORSMiddleware, **CORS),
+        Middleware(RequestGuard, settings=settings, rates=rates),
+        Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM),
     ]
 
 

@@ -109,10 +109,10 @@ def declared_length(scope: Scope) -> int | None:
 class RequestGuard:
     """Limits on the request line, the headers and the body, UTF-8, and per-client rates."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, rates: RateLimits | None = None) -> None:
         self.app = app
         self.settings = settings
-        self.rates = RateLimits(settings)
+        self.rates = rates or RateLimits(settings)  # shared with a layer that answers before this one
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

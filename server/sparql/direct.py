@@ -1,0 +1,103 @@
+"""The commonest request of the protocol, `GET /sparql?query=...`, answered before the framework.
+
+A lookup costs the engine a few tens of microseconds; the general stack around it (FastAPI's and
+Starlette's layers, the router, and our four middleware, each wrapping the answer as it is sent)
+cost about a third of our HTTP process's time per lookup (docs/benchmarks.md). So this layer,
+the outermost of ours, answers such a request with the endpoint's own parts (the protocol's
+reading, its checks and negotiation, `run_query` with its validators and 304s, the engine with
+its lane and its workers, so a runaway query is stopped as before), and adds at once what the
+middleware would have added: the guards' checks and rate limit, the CORS and security headers,
+and gzip's `Vary`.
+
+Anything else passes on, untouched, to the general stack: another method or path, a request
+without a query, a client that accepts gzip (the general stack compresses), a request that the
+guards or the protocol refuse (they refuse it there, as always), and the query UI (HTML).
+tests/test_direct.py holds the two ways to the same headers and bodies.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from server import formats
+from server.query.engine import EngineError
+from server.settings import Settings
+from server.sparql.protocol import answer_format, read_protocol_request, run_query
+from server.web.errors import HTTPProblem, from_engine_error
+from server.web.guards import size_problem, text_problem
+from server.web.problems import problem_response
+from server.web.ratelimit import RateLimits
+from server.web.security import security_headers
+
+GZIP_MINIMUM = 1024  # the size from which the general stack's gzip middleware handles an answer
+
+
+class DirectQueries:
+    """Answers plain query requests itself; hands every other request to `app`."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, rates: RateLimits, cors_headers: dict[str, str]) -> None:
+        self.app = app
+        self.settings = settings
+        self.rates = rates  # the guards' own, so that a client is counted once whichever way it goes
+        self.cors_headers = cors_headers  # what the CORS middleware adds to a simple request's answer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.answer(scope, receive) if self.takes(scope) else None
+        if response is None:
+            await self.app(scope, receive, send)
+            return
+        await response(scope, receive, send)
+
+    def takes(self, scope: Scope) -> bool:
+        """A GET of /sparql with a query, from a client that does not accept gzip, which the
+        guards let through (checked without counting it)."""
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/sparql":
+            return False
+        if b"query=" not in scope["query_string"] or accepts_gzip(scope):
+            return False
+        return size_problem(scope, self.settings) is None and text_problem(scope) is None
+
+    async def answer(self, scope: Scope, receive: Receive) -> Response | None:
+        """The answer as the endpoint would give it, or None to leave the request to it."""
+        request = Request(scope, receive)
+        try:
+            protocol = await read_protocol_request(request, self.settings.max_query_bytes)
+            if protocol.query is None:
+                return None
+            fmt = answer_format(request, protocol.query, protocol, self.settings)
+        except HTTPProblem:  # refused as always, by the general stack
+            return None
+        if fmt is formats.HTML or self.rates.wait(scope) is not None:  # the UI; a refusal counts nothing
+            return None
+        try:
+            response = await run_query(request, protocol, fmt)
+        except EngineError as error:
+            response = problem_response(request, from_engine_error(error))
+        except HTTPProblem as problem:
+            response = problem_response(request, problem)
+        self.add_middleware_headers(response, scope)
+        return response
+
+    def add_middleware_headers(self, response: Response, scope: Scope) -> None:
+        """What gzip (a client that does not accept it), CORS and the security headers add, in
+        their order (innermost first)."""
+        headers: MutableHeaders = response.headers
+        if len(response.body) >= GZIP_MINIMUM:
+            headers.add_vary_header("Accept-Encoding")
+        if request_header(scope, b"origin") is not None:
+            headers.update(self.cors_headers)
+        headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+        for name, value in security_headers(scope["path"]).items():
+            headers.setdefault(name, value)
+
+
+def request_header(scope: Scope, name: bytes) -> bytes | None:
+    return next((value for key, value in scope["headers"] if key == name), None)
+
+
+def accepts_gzip(scope: Scope) -> bool:
+    """As the gzip middleware reads Accept-Encoding."""
+    return any(key == b"accept-encoding" and b"gzip" in value for key, value in scope["headers"])

@@ -1,0 +1,135 @@
+"""Plain query requests answered before the framework (server.sparql.direct) get what the general
+stack would give them: the same status, body and headers, the same refusals, the same rate limit.
+
+A client that accepts gzip goes the general way (the gzip middleware answers it), one that does
+not goes the direct way: so each request below is sent both ways to the real server and the two
+answers compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from server.running import Server, live_server
+from server.settings import Settings
+from server.sparql.direct import DirectQueries, accepts_gzip
+from server.web.ratelimit import RateLimits
+
+DIRECT = {"Accept-Encoding": "identity"}
+GENERAL = {"Accept-Encoding": "gzip"}
+# Headers that differ by nature between a gzipped answer and a plain one, or by the moment.
+UNCOMPARED = {"date", "content-length", "content-encoding"}
+QUERIES = 6
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The result cache off, so that both ways evaluate the query (no X-Cache on the second)."""
+    args = ("--no-validate", "--result-cache-bytes", "0")
+    with live_server(*args, cache_dir=tmp_path_factory.mktemp("cache")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        yield http
+
+
+def both_ways(client: httpx.Client, params: dict[str, str], headers: dict[str, str]) -> tuple[httpx.Response, ...]:
+    return tuple(client.get("/sparql", params=params, headers={**headers, **way}) for way in (DIRECT, GENERAL))
+
+
+def comparable(response: httpx.Response) -> dict[str, str]:
+    return {name: value for name, value in response.headers.items() if name not in UNCOMPARED}
+
+
+SELECT_ALL = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 40"
+REQUESTS = {
+    "a small SELECT as JSON": ({"query": "SELECT ?p ?o WHERE { <http://x.example/a> ?p ?o }"}, {}),
+    "a larger SELECT as CSV, from another origin": (
+        {"query": SELECT_ALL},
+        {"Accept": "text/csv", "Origin": "http://a.example"},
+    ),
+    "ASK as XML": ({"query": "ASK { ?s ?p ?o }"}, {"Accept": "application/sparql-results+xml"}),
+    "CONSTRUCT as Turtle": (
+        {"query": "CONSTRUCT WHERE { ?s ?p ?o } LIMIT 30"},
+        {"Accept": "text/turtle"},
+    ),
+    "the format parameters SPARQLWrapper sends": (
+        {"query": "ASK {}", "format": "json", "output": "json", "results": "json"},
+        {"Accept": "application/sparql-results+json,*/*;q=0.1"},
+    ),
+    "a syntax error": ({"query": "SELEC ?x"}, {"Accept": "application/json"}),
+    "an update": ({"query": "INSERT DATA { <a:b> <a:c> <a:d> }"}, {}),
+    "a format nobody can give": ({"query": "ASK {}"}, {"Accept": "image/png"}),
+    "the query UI": ({"query": "ASK {}"}, {"Accept": "text/html"}),
+    "a protocol dataset": ({"query": "ASK { ?s ?p ?o }", "default-graph-uri": "http://x.example/g"}, {}),
+}
+
+
+@pytest.mark.parametrize("name", REQUESTS)
+def test_both_ways_give_the_same_answer(client: httpx.Client, name: str) -> None:
+    params, headers = REQUESTS[name]
+    direct, general = both_ways(client, params, headers)
+    assert direct.status_code == general.status_code, (direct.text, general.text)
+    assert direct.content == general.content
+    assert comparable(direct) == comparable(general)
+    assert "content-encoding" not in direct.headers
+
+
+def test_a_conditional_request_is_answered_304_both_ways(client: httpx.Client) -> None:
+    params = {"query": SELECT_ALL}
+    first = client.get("/sparql", params=params, headers=DIRECT)
+    etag = first.headers["etag"]
+    direct, general = both_ways(client, params, {"If-None-Match": etag})
+    assert direct.status_code == general.status_code == 304
+    assert comparable(direct) == comparable(general)
+
+
+def test_a_large_answer_says_it_varies_by_encoding_both_ways(client: httpx.Client) -> None:
+    direct, general = both_ways(client, {"query": SELECT_ALL}, {"Accept": "application/sparql-results+json"})
+    assert len(direct.content) >= 1024
+    assert general.headers["content-encoding"] == "gzip"
+    assert direct.headers["vary"] == general.headers["vary"] == "Accept, Accept-Encoding, Origin"
+
+
+@pytest.fixture(scope="module")
+def rate_limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    args = ("--no-validate", "--rate-limit-window", "60", "--query-rate-limit", str(QUERIES))
+    with live_server(*args, cache_dir=tmp_path_factory.mktemp("cache")) as running:
+        yield running
+
+
+def test_a_client_is_counted_once_whichever_way_its_queries_go(rate_limited: Server) -> None:
+    with httpx.Client(base_url=rate_limited.url, timeout=30) as http:
+        ways = [DIRECT, GENERAL] * (QUERIES // 2)
+        assert [http.get("/sparql", params={"query": "ASK {}"}, headers=way).status_code for way in ways] == [200] * 6
+        for way in (DIRECT, GENERAL):
+            refused = http.get("/sparql", params={"query": "ASK {}"}, headers={**way, "Origin": "http://a.example"})
+            assert refused.status_code == 429 and refused.headers["access-control-allow-origin"] == "*"
+            assert "x-frame-options" in refused.headers
+
+
+def scope(method: str = "GET", path: str = "/sparql", query: bytes = b"query=ASK%7B%7D", **headers: str) -> dict:
+    raw = [(name.replace("_", "-").lower().encode(), value.encode()) for name, value in headers.items()]
+    target = {"path": path, "raw_path": path.encode(), "query_string": query}
+    return {"type": "http", "method": method, **target, "headers": raw}
+
+
+def test_what_the_direct_layer_takes_and_what_it_leaves() -> None:
+    settings = Settings(max_url_bytes=100)
+    direct = DirectQueries(app=None, settings=settings, rates=RateLimits(settings), cors_headers={})  # type: ignore[arg-type]
+    assert direct.takes(scope())
+    assert direct.takes(scope(accept="text/csv", origin="http://a.example"))
+    assert not direct.takes(scope(method="POST"))
+    assert not direct.takes(scope(method="HEAD"))
+    assert not direct.takes(scope(path="/sparql/"))
+    assert not direct.takes(scope(query=b""))  # the service description or the UI
+    assert not direct.takes(scope(accept_encoding="gzip, deflate"))
+    assert not direct.takes(scope(query=b"query=" + b"x" * 200))  # 414, answered by the guards
+    assert not direct.takes(scope(query=b"query=%FF"))  # not UTF-8: 400, answered by the guards
+    assert accepts_gzip(scope(accept_encoding="br, gzip")) and not accepts_gzip(scope(accept_encoding="identity"))
