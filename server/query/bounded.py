@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # --- Tokens -----------------------------------------------------------------------------------
 
@@ -40,8 +41,7 @@ _TOKEN = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: a lookup's text is read into a few dozen of them per request
     kind: str
     text: str
 

@@ -76,7 +76,8 @@ def _graph_iris(params: list[tuple[str, str]], name: str) -> tuple[str, ...]:
 
 async def read_protocol_request(request: Request, max_bytes: int) -> ProtocolRequest:
     """Read a query request in any of the protocol's three forms, refusing updates."""
-    url_params = list(request.query_params.multi_items())
+    # As Starlette's request.query_params reads them, without building its multi-dict.
+    url_params = parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
     params = url_params
     query = None
     if request.method == "POST":
