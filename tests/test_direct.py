@@ -97,6 +97,14 @@ def test_a_large_answer_says_it_varies_by_encoding_both_ways(client: httpx.Clien
     assert direct.headers["vary"] == general.headers["vary"] == "Accept, Accept-Encoding, Origin"
 
 
+def test_a_get_with_a_body_beyond_the_limit_is_refused_both_ways(client: httpx.Client) -> None:
+    body = b"x" * (Settings().max_query_bytes + 1)
+    params = {"query": "ASK {}"}
+    answers = [client.request("GET", "/sparql", params=params, content=body, headers=way) for way in (DIRECT, GENERAL)]
+    assert [a.status_code for a in answers] == [413, 413]
+    assert answers[0].content == answers[1].content
+
+
 @pytest.fixture(scope="module")
 def rate_limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     args = ("--no-validate", "--rate-limit-window", "60", "--query-rate-limit", str(QUERIES))
@@ -130,6 +138,8 @@ def test_what_the_direct_layer_takes_and_what_it_leaves() -> None:
     assert not direct.takes(scope(path="/sparql/"))
     assert not direct.takes(scope(query=b""))  # the service description or the UI
     assert not direct.takes(scope(accept_encoding="gzip, deflate"))
+    assert not direct.takes(scope(content_length="12"))  # a body, which the guards measure
+    assert not direct.takes(scope(transfer_encoding="chunked"))
     assert not direct.takes(scope(query=b"query=" + b"x" * 200))  # 414, answered by the guards
     assert not direct.takes(scope(query=b"query=%FF"))  # not UTF-8: 400, answered by the guards
     assert accepts_gzip(scope(accept_encoding="br, gzip")) and not accepts_gzip(scope(accept_encoding="identity"))
