@@ -10,9 +10,9 @@ middleware would have added: the guards' checks and rate limit, the CORS and sec
 and gzip's `Vary`.
 
 Anything else passes on, untouched, to the general stack: another method or path, a request
-without a query or with a body, a client that accepts gzip (the general stack compresses), a request that the
-guards or the protocol refuse (they refuse it there, as always), and the query UI (HTML).
-tests/test_direct.py holds the two ways to the same headers and bodies.
+without a query or with a body, a client that accepts gzip (the general stack compresses), a
+request that the guards or the protocol refuse (they refuse it there, as always), and the query
+UI (HTML). tests/test_direct.py holds the two ways to the same headers and bodies.
 """
 
 from __future__ import annotations
