@@ -67,7 +67,7 @@ class DirectQueries:
             protocol = await read_protocol_request(request, self.settings.max_query_bytes)
             if protocol.query is None:
                 return None
-            fmt = answer_format(request, protocol.query, protocol, self.settings)
+            fmt = answer_format(request, protocol, self.settings)
         except HTTPProblem:  # refused as always, by the general stack
             return None
         if fmt is formats.HTML or self.rates.wait(scope) is not None:  # the UI; a refusal counts nothing

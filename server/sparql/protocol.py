@@ -239,16 +239,17 @@ async def endpoint(request: Request) -> Response:
         if request.method == "POST":
             raise BadRequest("No query was sent: give it as the 'query' parameter or as the request body.")
         return await service_description_or_ui(request, protocol)
-    fmt = answer_format(request, protocol.query, protocol, settings)
+    fmt = answer_format(request, protocol, settings)
     if fmt is formats.HTML:
         return query_ui.render(request, protocol.query)
     return await run_query(request, protocol, fmt)
 
 
-def answer_format(request: Request, query: str, protocol: ProtocolRequest, settings: Settings) -> formats.Format:
-    """The format a query is to be answered in (HTML: the query UI showing it), once the query
-    is checked: 400 for an empty one, an update or a federated call not allowed, 406 when no
-    format it can be given in is acceptable."""
+def answer_format(request: Request, protocol: ProtocolRequest, settings: Settings) -> formats.Format:
+    """The format the request's query is to be answered in (HTML: the query UI showing it), once
+    the query is checked: 400 for an empty one, an update or a federated call not allowed, 406
+    when no format it can be given in is acceptable."""
+    query = protocol.query or ""
     check_query(query, settings)
     offered = offered_formats(query_form(query), allow_html=request.method in ("GET", "HEAD"))
     return choose_format(request, protocol, offered)
