@@ -14,12 +14,13 @@ import pyoxigraph as ox
 import pytest
 
 from server.query.bounded import read_lookup, steps
-from server.query.lane import QUICK_COUNT, Bound, FanOuts, plan_of
+from server.query.lane import QUICK_COUNT, Bound, FanOuts, plan_of, plan_of_shape
 from server.store.fan_outs import ANY_PREDICATE
 from tests.hostile import HOSTILE
 from tests.live import CARTESIAN, LOOKUP, Server, live_server
 
 PLACE = "https://w3id.org/sistercities/id/place/"
+EX = "https://example.org/"
 PREFIXES = (
     "PREFIX sc: <https://w3id.org/sistercities/ontology#>\n"
     "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
@@ -126,9 +127,44 @@ def test_the_plan_reaches_each_pattern_from_a_constant() -> None:
     assert [step.forward for step in joined] == [True, True], "joining the two islands makes a lookup"
 
 
-# --- Bounds ------------------------------------------------------------------------------------------
+# Texts whose constants hold what a shape must not be fooled by: brackets and quotes in comments
+# and strings, escaped quotes, marks of the shape itself, prefixes and a base.
+TRICKY = {
+    "comment_with_quote": f"# it's <not> an \"IRI\"\nSELECT * WHERE {{ <{EX}a> ?p ?o }} # '\n",
+    "string_with_brackets": f'SELECT ?s WHERE {{ ?s <{EX}name> "<{EX}b> \\" \'x\'"@fi-FI }}',
+    "single_quoted": f"SELECT ?s WHERE {{ ?s <{EX}name> 'it\\'s' }}",
+    "two_strings": f"SELECT ?s WHERE {{ ?s <{EX}name> 'it''s' }}",
+    "typed": f'ASK {{ <{EX}a> <{EX}n> "5"^^<http://www.w3.org/2001/XMLSchema#integer> }}',
+    "prefixes_and_base": f"BASE <{EX}>\nPREFIX e: <{EX}>\nSELECT * WHERE {{ <a> e:p ?o . ?o e:q <b> }}",
+    "marked": f"SELECT * WHERE {{ <{EX}a\ue0000\ue000> ?p ?o }}",
+    "same_constant_twice": f"SELECT * WHERE {{ <{EX}a> <{EX}p> ?o . <{EX}a> <{EX}p> ?o }}",
+    "unclosed_string": f'SELECT * WHERE {{ <{EX}a> ?p "open }}',
+}
 
-EX = "https://example.org/"
+
+@pytest.mark.parametrize("query", [*LOOKUPS.values(), *NOT_LOOKUPS.values(), *TRICKY.values()])
+def test_a_plan_read_through_its_shape_is_the_plan_of_its_text(query: str) -> None:
+    assert plan_of(query) == plan_of_shape(query)
+
+
+def test_the_tricky_texts_are_lookups_but_the_broken_ones() -> None:
+    read = {name for name, query in TRICKY.items() if plan_of(query) is not None}
+    assert read == set(TRICKY) - {"two_strings", "unclosed_string"}
+
+
+def test_lookups_of_one_shape_are_read_once() -> None:
+    plan_of_shape.cache_clear()
+    for n in range(5):
+        assert (
+            plan_of(f'SELECT * WHERE {{ <{EX}city{n}> <{EX}name> "n{n}" }}')
+            .lookup.patterns[0]
+            .subject[1]
+            .endswith(f"city{n}>")
+        )
+    assert plan_of_shape.cache_info().misses == 1
+
+
+# --- Bounds ------------------------------------------------------------------------------------------
 
 
 def bound_over(triples: list[tuple[str, str, ox.NamedNode | ox.Literal]], known: dict) -> Bound:

@@ -387,3 +387,54 @@ def reach(pattern: Pattern, bound: set[str]) -> Step | None:
     if pattern.object[0] == "const" and pattern.predicate[0] == "const":
         return Step(pattern, forward=False)
     return None
+
+
+# --- Queries of one shape ----------------------------------------------------------------------
+
+# Requests of one kind differ only in their constants: the IRIs and strings. A query is read as
+# its shape (each constant's content replaced by a numbered mark) and the shape's plan filled
+# with the constants, so each shape is read once. The constants are found as `tokens` finds them
+# (a comment, which may hold quotes or brackets, is matched first, and kept), so the shape's
+# tokens are the query's, kind for kind, and the reader, which looks at the kinds of constants
+# and never at their content, takes the same path through both.
+MARK = "\ue000"  # a private-use character; a query that holds one is read as it is
+_CONSTANT = re.compile(
+    r"""(?P<comment>\#[^\n]*)|<(?P<iri>[^<>"{}|^`\\\x00-\x20]*)>|"(?P<dq>(?:[^"\\\n\r]|\\.)*)"|'(?P<sq>(?:[^'\\\n\r]|\\.)*)'"""
+)
+_MARKED = re.compile(MARK + r"(\d+)" + MARK)
+
+
+def shape_of(query: str) -> tuple[str, tuple[str, ...]]:
+    """The query with the content of each IRI and string replaced by a numbered mark, and those
+    contents in order; a query holding the mark itself is its own shape, without constants."""
+    if MARK in query:
+        return query, ()
+    constants: list[str] = []
+
+    def mark(match: re.Match[str]) -> str:
+        if match.lastgroup == "comment":
+            return match.group()
+        whole, content = match.group(), match.group(match.lastgroup)
+        constants.append(content)
+        return f"{whole[0]}{MARK}{len(constants) - 1}{MARK}{whole[-1]}"
+
+    return _CONSTANT.sub(mark, query), tuple(constants)
+
+
+def filled_in(lookup: Lookup, ordered: list[Step], constants: tuple[str, ...]) -> tuple[Lookup, list[Step]]:
+    """The lookup read from a shape, and its steps, with the shape's marks replaced by `constants`."""
+
+    def fill(text: str) -> str:
+        return _MARKED.sub(lambda m: constants[int(m.group(1))], text) if MARK in text else text
+
+    def term(t: Term) -> Term:
+        return (t[0], fill(t[1]))
+
+    patterns = {id(p): Pattern(term(p.subject), term(p.predicate), term(p.object), p.optional) for p in lookup.patterns}
+    real = Lookup(
+        patterns=list(patterns.values()),
+        describes=[fill(iri) for iri in lookup.describes],
+        prefixes={name: fill(iri) for name, iri in lookup.prefixes.items()},
+        base=fill(lookup.base) if lookup.base is not None else None,
+    )
+    return real, [Step(patterns[id(s.pattern)], s.forward) for s in ordered]

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from server.query.bounded import Lookup, Step, Term, read_lookup, steps
+from server.query.bounded import Lookup, Step, Term, filled_in, read_lookup, shape_of, steps
 from server.query.engine import QueryAnswer, QueryRequest
 from server.query.jobs import Job, StoreView, answer_of, run_job
 from server.store.fan_outs import ANY_PREDICATE, FanOutTable, fan_out_of
@@ -44,7 +44,7 @@ QUICK_COUNT = 64  # triples counted by iterating over them before the engine is 
 # of the event loop at one million triples, before the query went to a worker).
 COUNTS_KEPT = 4096
 INLINE_WORK = 2_000  # bindings evaluated in the event loop itself (about a millisecond at most)
-PLANS_KEPT = 4096  # plans of recent query texts (a repeated query is read once)
+PLANS_KEPT = 4096  # plans of recent query shapes (each shape is read once)
 # A lookup is a few lines: a longer text is not read here (reading costs the event loop time
 # in proportion to the text; a query of 40,000 VALUES would hold it for a tenth of a second).
 LONGEST_LOOKUP = 4096
@@ -56,10 +56,20 @@ class Plan:
     steps: list[Step]
 
 
-@functools.lru_cache(maxsize=PLANS_KEPT)
 def plan_of(query: str) -> Plan | None:
-    """The plan of a query text (a pure function of it, so a repeated query is read once)."""
-    lookup = read_lookup(query)
+    """The plan of a query text: its shape's plan (server.query.bounded.shape_of) with the
+    query's own constants, so that lookups differing only in their IRIs and strings are read once."""
+    shape, constants = shape_of(query)
+    template = plan_of_shape(shape)
+    if template is None or not constants:
+        return template
+    return Plan(*filled_in(template.lookup, template.steps, constants))
+
+
+@functools.lru_cache(maxsize=PLANS_KEPT)
+def plan_of_shape(shape: str) -> Plan | None:
+    """The plan of a query text, or of a shape (a pure function of it)."""
+    lookup = read_lookup(shape)
     if lookup is None:
         return None
     if lookup.describes:
