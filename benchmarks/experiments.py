@@ -107,16 +107,15 @@ def make_app(variant: str):
 
     from server.app import create_app, middleware
     from server.settings import Settings
-    from server.sparql.direct import DirectQueries
+    from server.web.ratelimit import RateLimits
 
     settings = Settings(validate_on_load=False, query_rate_limit=0, validation_workers_at_start=False)
     if variant == "raw":
         return raw_app
     if variant == "middleware":
         app = raw_app
-        for layer in reversed(middleware(settings)):
-            if layer.cls is not DirectQueries:  # it would answer the query itself
-                app = layer.cls(app, *layer.args, **layer.kwargs)
+        for layer in reversed(middleware(settings, RateLimits(settings))):
+            app = layer.cls(app, *layer.args, **layer.kwargs)
         return app
     if variant == "fastapi":
 

@@ -9,7 +9,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -18,6 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from server import __version__
 from server.engines import make_engine
@@ -83,7 +84,7 @@ def described(settings: Settings) -> dict:
 SETTINGS_ENVIRONMENT = "SISTERCITIES_SERVER_SETTINGS"  # JSON, for the processes of `--http-workers`
 
 
-def app_from_environment() -> FastAPI:
+def app_from_environment() -> Site:
     """The application of one of several HTTP processes, whose settings the parent handed down."""
     return create_app(Settings.model_validate_json(os.environ[SETTINGS_ENVIRONMENT]))
 
@@ -98,15 +99,27 @@ CORS = {
 }
 
 
-def middleware(settings: Settings) -> list[Middleware]:
-    """Plain query requests answered first, with what the rest would add (server.sparql.direct);
-    then the security headers (every response carries them, CORS preflights too), CORS, the
-    guards (limits on the request, UTF-8, rates) that refuse a request before any work, and gzip
-    for answers of 1 KB and more."""
-    rates = RateLimits(settings)
-    cors_headers = CORSMiddleware(app=None, **CORS).simple_headers  # type: ignore[arg-type]  # its headers only
+class Site(FastAPI):
+    """The application: plain query requests are answered first (server.sparql.direct), before
+    FastAPI's own layers, with what those and our middleware would add; the rest by them."""
+
+    def __init__(self, direct: DirectQueries, **options: Any) -> None:
+        super().__init__(**options)
+        self.direct = direct
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.direct.takes(scope):
+            scope["app"] = self  # as Starlette sets it, for the services the endpoint's parts use
+            if await self.direct.answered(scope, receive, send):
+                return
+        await super().__call__(scope, receive, send)
+
+
+def middleware(settings: Settings, rates: RateLimits) -> list[Middleware]:
+    """The security headers (every response carries them, CORS preflights too), CORS, the guards
+    (limits on the request, UTF-8, rates) that refuse a request before any work, and gzip for
+    answers of 1 KB and more."""
     return [
-        Middleware(DirectQueries, settings=settings, rates=rates, cors_headers=cors_headers),
         Middleware(SecurityHeaders),
         Middleware(CORSMiddleware, **CORS),
         Middleware(RequestGuard, settings=settings, rates=rates),
@@ -114,7 +127,13 @@ def middleware(settings: Settings) -> list[Middleware]:
     ]
 
 
-def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI:
+def direct_queries(settings: Settings, rates: RateLimits) -> DirectQueries:
+    """The direct layer, counting clients in the guards' own `rates` and adding CORS's headers."""
+    cors_headers = CORSMiddleware(app=None, **CORS).simple_headers  # type: ignore[arg-type]  # its headers only
+    return DirectQueries(settings=settings, rates=rates, cors_headers=cors_headers)
+
+
+def create_app(settings: Settings, engine: QueryEngine | None = None) -> Site:
     """The application over the store the settings name, or over `engine` when one is given
     (tests, benchmarks and `sistercities get` bring their own)."""
 
@@ -134,14 +153,16 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> FastAPI
             validation_started.cancel()
             await asyncio.gather(shared.engine.close(), validation_service.close())
 
-    app = FastAPI(
+    rates = RateLimits(settings)  # one count of each client, whichever way its request goes
+    app = Site(
+        direct_queries(settings, rates),
         title="Sister Cities Linked Data",
         version=__version__,
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
         openapi_url=None,  # the routes are plain routes, which FastAPI's own description would leave out
-        middleware=middleware(settings),
+        middleware=middleware(settings, rates),
     )
     templates = make_templates(app, HERE / "templates")
     shared = Services(settings, templates, rendered=RenderedCache(settings.result_cache_bytes))

@@ -224,6 +224,8 @@ def serve_http(settings: Settings, listener: socket.socket, log_level: str) -> N
     # answers 400 itself: room for the limits the application answers (414, 431) with a margin.
     head = 2 * (settings.max_url_bytes + settings.max_header_bytes)
     options = {"log_level": log_level, "proxy_headers": True, "server_header": False, "http": http_protocol()}
+    # Below info, uvicorn would still format each request's access line for a logger that drops it.
+    options["access_log"] = log_level in ("debug", "info")
     options["h11_max_incomplete_event_size"] = head
     if settings.http_workers == 1:
         engine = make_engine(settings)

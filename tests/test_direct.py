@@ -130,7 +130,7 @@ def scope(method: str = "GET", path: str = "/sparql", query: bytes = b"query=ASK
 
 def test_what_the_direct_layer_takes_and_what_it_leaves() -> None:
     settings = Settings(max_url_bytes=100)
-    direct = DirectQueries(app=None, settings=settings, rates=RateLimits(settings), cors_headers={})  # type: ignore[arg-type]
+    direct = DirectQueries(settings=settings, rates=RateLimits(settings), cors_headers={})
     assert direct.takes(scope())
     assert direct.takes(scope(accept="text/csv", origin="http://a.example"))
     assert not direct.takes(scope(method="POST"))

@@ -2,17 +2,18 @@
 
 A lookup costs the engine a few tens of microseconds; the general stack around it (FastAPI's and
 Starlette's layers, the router, and our four middleware, each wrapping the answer as it is sent)
-cost about a third of our HTTP process's time per lookup (docs/benchmarks.md). So this layer,
-the outermost of ours, answers such a request with the endpoint's own parts (the protocol's
-reading, its checks and negotiation, `run_query` with its validators and 304s, the engine with
-its lane and its workers, so a runaway query is stopped as before), and adds at once what the
-middleware would have added: the guards' checks and rate limit, the CORS and security headers,
-and gzip's `Vary`.
+cost about a third of our HTTP process's time per lookup (docs/benchmarks.md). So the application
+(server.app.Site) asks this layer first, before FastAPI's own layers, and it answers such a
+request with the endpoint's own parts (the protocol's reading, its checks and negotiation,
+`run_query` with its validators and 304s, the engine with its lane and its workers, so a runaway
+query is stopped as before), adding at once what the middleware would have added: the guards'
+checks and rate limit, the CORS and security headers, and gzip's `Vary`.
 
-Anything else passes on, untouched, to the general stack: another method or path, a request
+Anything else is left, untouched, to the general stack: another method or path, a request
 without a query or with a body, a client that accepts gzip (the general stack compresses), a
 request that the guards or the protocol refuse (they refuse it there, as always), and the query
-UI (HTML). tests/test_direct.py holds the two ways to the same headers and bodies.
+UI (HTML). tests/test_direct.py holds the two ways to the same headers and bodies. (FastAPI's
+OpenTelemetry instrumentation, when a deployer turns it on, sees only the general stack's requests.)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from server import formats
 from server.query.engine import EngineError
@@ -36,20 +37,20 @@ GZIP_MINIMUM = 1024  # the size from which the general stack's gzip middleware h
 
 
 class DirectQueries:
-    """Answers plain query requests itself; hands every other request to `app`."""
+    """Answers plain query requests, and says which it has answered."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, rates: RateLimits, cors_headers: dict[str, str]) -> None:
-        self.app = app
+    def __init__(self, settings: Settings, rates: RateLimits, cors_headers: dict[str, str]) -> None:
         self.settings = settings
         self.rates = rates  # the guards' own, so that a client is counted once whichever way it goes
         self.cors_headers = cors_headers  # what the CORS middleware adds to a simple request's answer
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def answered(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Whether the request was answered here; if not, nothing was sent or read."""
         response = await self.answer(scope, receive) if self.takes(scope) else None
         if response is None:
-            await self.app(scope, receive, send)
-            return
+            return False
         await response(scope, receive, send)
+        return True
 
     def takes(self, scope: Scope) -> bool:
         """A GET of /sparql with a query and no body, from a client that does not accept gzip,
