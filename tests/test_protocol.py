@@ -5,14 +5,18 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 import httpx
+import hypothesis
 import pyoxigraph as ox
 import pytest
 import rdflib
+from hypothesis import strategies as st
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import JSON, SPARQLWrapper
+
+from server.sparql.protocol import form_pairs
 
 BASE = "https://w3id.org/sistercities/"
 SC = f"PREFIX sc: <{BASE}ontology#>\n"
@@ -488,3 +492,9 @@ def test_rdflib_sparql_store(server_url: str) -> None:
     rows = graph.query(TWINS_OF_SHANGHAI)
     assert [str(row.city).rsplit("/", 1)[-1] for row in rows] == EXPECTED_TWINS
     assert (rdflib.URIRef(KUOPIO), None, None) in graph
+
+
+@hypothesis.settings(max_examples=2000, deadline=None)
+@hypothesis.given(st.text(alphabet="ab=&;+%2F0E8zC3 #é\n", max_size=16))
+def test_query_strings_are_decoded_as_parse_qsl_decodes_them(encoded: str) -> None:
+    assert form_pairs(encoded) == parse_qsl(encoded, keep_blank_values=True)

@@ -14,11 +14,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
+from yarl import URL
 
 from server import formats
 from server.query.engine import DataVersion, QueryAnswer, QueryRequest
@@ -74,10 +75,16 @@ def _graph_iris(params: list[tuple[str, str]], name: str) -> tuple[str, ...]:
     return iris
 
 
+def form_pairs(encoded: str) -> list[tuple[str, str]]:
+    """The names and values of a query string or form body, decoded as `urllib.parse.parse_qsl`
+    (blank values kept) decodes them, by yarl's C decoder: a percent-encoded query costs urllib
+    several microseconds of Python per request."""
+    return list(URL.build(query_string=encoded, encoded=True).query.items())
+
+
 async def read_protocol_request(request: Request, max_bytes: int) -> ProtocolRequest:
     """Read a query request in any of the protocol's three forms, refusing updates."""
-    # As Starlette's request.query_params reads them, without building its multi-dict.
-    url_params = parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
+    url_params = form_pairs(request.scope["query_string"].decode("latin-1"))
     params = url_params
     query = None
     if request.method == "POST":
@@ -85,7 +92,7 @@ async def read_protocol_request(request: Request, max_bytes: int) -> ProtocolReq
         if content_type == SPARQL_UPDATE:
             raise Forbidden("This endpoint is read-only: SPARQL Update is not accepted.")
         if content_type == FORM:
-            params = url_params + parse_qsl(utf8(await read_body(request, max_bytes), "form"), keep_blank_values=True)
+            params = url_params + form_pairs(utf8(await read_body(request, max_bytes), "form"))
         elif content_type == SPARQL_QUERY:
             query = utf8(await read_body(request, max_bytes), "query")
         else:
