@@ -108,11 +108,9 @@ class Site(FastAPI):
         self.direct = direct
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.direct.takes(scope):
-            scope["app"] = self  # as Starlette sets it, for the services the endpoint's parts use
-            if await self.direct.answered(scope, receive, send):
-                return
-        await super().__call__(scope, receive, send)
+        scope["app"] = self  # as Starlette sets it, for the services the endpoint's parts use
+        if not await self.direct.answered(scope, receive, send):
+            await super().__call__(scope, receive, send)
 
 
 def middleware(settings: Settings, rates: RateLimits) -> list[Middleware]:

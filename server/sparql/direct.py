@@ -18,7 +18,6 @@ OpenTelemetry instrumentation, when a deployer turns it on, sees only the genera
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -34,6 +33,7 @@ from server.web.ratelimit import RateLimits
 from server.web.security import security_headers
 
 GZIP_MINIMUM = 1024  # the size from which the general stack's gzip middleware handles an answer
+PATH = "/sparql"
 
 
 class DirectQueries:
@@ -42,7 +42,8 @@ class DirectQueries:
     def __init__(self, settings: Settings, rates: RateLimits, cors_headers: dict[str, str]) -> None:
         self.settings = settings
         self.rates = rates  # the guards' own, so that a client is counted once whichever way it goes
-        self.cors_headers = cors_headers  # what the CORS middleware adds to a simple request's answer
+        self.cors_headers = raw_headers(cors_headers)  # what CORS adds to a simple request's answer
+        self.security_headers = raw_headers(security_headers(PATH))
 
     async def answered(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Whether the request was answered here; if not, nothing was sent or read."""
@@ -55,7 +56,7 @@ class DirectQueries:
     def takes(self, scope: Scope) -> bool:
         """A GET of /sparql with a query and no body, from a client that does not accept gzip,
         which the guards let through (checked without counting it)."""
-        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/sparql":
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != PATH:
             return False
         if b"query=" not in scope["query_string"] or accepts_gzip(scope) or has_body(scope):
             return False
@@ -84,15 +85,28 @@ class DirectQueries:
 
     def add_middleware_headers(self, response: Response, scope: Scope) -> None:
         """What gzip (a client that does not accept it), CORS and the security headers add, in
-        their order (innermost first)."""
-        headers: MutableHeaders = response.headers
-        if len(response.body) >= GZIP_MINIMUM:
-            headers.add_vary_header("Accept-Encoding")
+        their order (innermost first), written into the raw headers at once (each change through
+        Starlette's MutableHeaders scans them all)."""
+        raw = response.raw_headers
+        vary = [value.decode("latin-1") for name, value in raw if name == b"vary"]
+        if len(response.body) >= GZIP_MINIMUM:  # as add_vary_header: the first value, and its own
+            vary = [*vary[:1], "Accept-Encoding"]
+        replaced = {b"vary"}
+        added = []
         if request_header(scope, b"origin") is not None:
-            headers.update(self.cors_headers)
-        headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
-        for name, value in security_headers(scope["path"]).items():
-            headers.setdefault(name, value)
+            replaced.update(name for name, _ in self.cors_headers)
+            added += self.cors_headers
+        headers = [(name, value) for name, value in raw if name not in replaced]
+        headers += added
+        headers.append((b"vary", ", ".join([*vary, "Origin"]).encode("latin-1")))
+        present = {name for name, _ in headers}
+        headers += [(name, value) for name, value in self.security_headers if name not in present]
+        response.raw_headers = headers
+
+
+def raw_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    """Headers as ASGI sends them: names in lower case, both in Latin-1."""
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
 
 def request_header(scope: Scope, name: bytes) -> bytes | None:
