@@ -1774,7 +1774,9 @@ def measure_kinds_alone(setup: DatasetSetup, args: argparse.Namespace, targets: 
     """Each light kind on its own at concurrency 8, every request evaluated, in alternating
     rounds: its throughput measured, not estimated from latencies within the mix (where a
     lookup's latency also holds its wait behind the scans). Our server with its cache on is left
-    out: it would answer the rounds' repeats from memory."""
+    out: it would answer the rounds' repeats from memory. Each kind is first sent, unmeasured, to
+    every server (--warmup requests of other parameters): the servers have idled through the
+    others' runs before, and the first kind measured would otherwise pay for waking them."""
     measured = [t for t in targets if t.name != peers.CACHED]
     figures: dict[str, dict] = {}
     for kind in peers.LIGHT_KINDS:
@@ -1782,6 +1784,9 @@ def measure_kinds_alone(setup: DatasetSetup, args: argparse.Namespace, targets: 
         workload = draw_workload(pools, args.requests, pass_seed(args.seed, 1000), {kind: 1})
         if not workload:
             continue
+        warmup = draw_workload(pools, args.warmup, pass_seed(args.seed, 2000), {kind: 1})
+        for target in measured:
+            load(target, warmup, list(range(len(warmup))), ALONE_CONCURRENCY, args.max_seconds)
         runs = in_alternating_rounds(measured, workload, ALONE_CONCURRENCY, args)
         figures[kind] = {name: alone_figures(merge(results)) for name, results in runs.items()}
         shown = ", ".join(f"{name} {f['throughput_rps']:.0f}" for name, f in figures[kind].items())
