@@ -150,10 +150,11 @@ def run_export(store: ox.Store, job: ExportJob, prefixes: dict[str, str]) -> Rep
     return Answered(b"")
 
 
-def answer_of(reply: Reply, request: QueryRequest, max_rows: int) -> QueryAnswer:
+def answer_of(reply: Reply, request: QueryRequest, max_rows: int, in_lane: bool = False) -> QueryAnswer:
     """The engine's answer to a request from a job's reply; refusals and failures are raised."""
     if isinstance(reply, Answered):
-        return QueryAnswer(reply.body, request.result_format, reply.truncated, max_rows if reply.truncated else None)
+        capped = max_rows if reply.truncated else None
+        return QueryAnswer(reply.body, request.result_format, reply.truncated, capped, in_lane=in_lane)
     if isinstance(reply, Refused):
         raise QuerySyntaxError(reply.message, reply.line, reply.column)
     raise QueryFailed(reply.message)

@@ -21,7 +21,6 @@ start from any of them.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import itertools
 import logging
@@ -290,7 +289,7 @@ class StoreLane:
 
     def answer(self, request: QueryRequest, max_rows: int, work: int) -> QueryAnswer:
         reply = run_job(self.view, Job.of(request, max_rows), self.prefixes, within_cap=work <= max_rows)
-        return dataclasses.replace(answer_of(reply, request, max_rows), in_lane=True)
+        return answer_of(reply, request, max_rows, in_lane=True)
 
 
 class LookupLane:

@@ -30,6 +30,7 @@ from server.web.errors import HTTPProblem, from_engine_error
 from server.web.guards import size_problem, text_problem
 from server.web.problems import problem_response
 from server.web.ratelimit import RateLimits
+from server.web.represent import encoded
 from server.web.security import security_headers
 
 GZIP_MINIMUM = 1024  # the size from which the general stack's gzip middleware handles an answer
@@ -42,8 +43,8 @@ class DirectQueries:
     def __init__(self, settings: Settings, rates: RateLimits, cors_headers: dict[str, str]) -> None:
         self.settings = settings
         self.rates = rates  # the guards' own, so that a client is counted once whichever way it goes
-        self.cors_headers = raw_headers(cors_headers)  # what CORS adds to a simple request's answer
-        self.security_headers = raw_headers(security_headers(PATH))
+        self.cors_headers = encoded(cors_headers)  # what CORS adds to a simple request's answer
+        self.security_headers = encoded(security_headers(PATH))
 
     async def answered(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Whether the request was answered here; if not, nothing was sent or read."""
@@ -102,11 +103,6 @@ class DirectQueries:
         present = {name for name, _ in headers}
         headers += [(name, value) for name, value in self.security_headers if name not in present]
         response.raw_headers = headers
-
-
-def raw_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    """Headers as ASGI sends them: names in lower case, both in Latin-1."""
-    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
 
 def request_header(scope: Scope, name: bytes) -> bytes | None:

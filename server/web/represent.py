@@ -54,8 +54,21 @@ async def represent(
             shared.rendered.keep(key, response)
     if conditional.asks_for_any(request):  # it exists: the build did not say otherwise
         return conditional.not_modified(sent)
-    response.headers.update(sent)
+    set_headers(response, sent)
     return response
+
+
+def set_headers(response: Response, headers: dict[str, str]) -> None:
+    """As `response.headers.update(headers)`, in one pass over the raw headers (Starlette's
+    MutableHeaders scans them all once per header set: a tenth of a lookup's time in the app)."""
+    given = encoded(headers)
+    names = {name for name, _ in given}
+    response.raw_headers = [(name, value) for name, value in response.raw_headers if name not in names] + given
+
+
+def encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    """Headers as ASGI sends them: names in lower case, both in Latin-1."""
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
 
 def variant_headers(
