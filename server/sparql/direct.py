@@ -93,7 +93,7 @@ class DirectQueries:
         if len(response.body) >= GZIP_MINIMUM:  # as add_vary_header: the first value, and its own
             vary = [*vary[:1], "Accept-Encoding"]
         replaced = {b"vary"}
-        added = []
+        added: list[tuple[bytes, bytes]] = []
         if request_header(scope, b"origin") is not None:
             replaced.update(name for name, _ in self.cors_headers)
             added += self.cors_headers
