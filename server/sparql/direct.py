@@ -102,7 +102,7 @@ class DirectQueries:
         headers.append((b"vary", ", ".join([*vary, "Origin"]).encode("latin-1")))
         present = {name for name, _ in headers}
         headers += [(name, value) for name, value in self.security_headers if name not in present]
-        response.raw_headers = headers
+        response.raw_headers[:] = headers  # in place, as `set_headers` (server.web.represent)
 
 
 def request_header(scope: Scope, name: bytes) -> bytes | None:

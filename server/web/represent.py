@@ -63,7 +63,8 @@ def set_headers(response: Response, headers: dict[str, str]) -> None:
     MutableHeaders scans them all once per header set: a tenth of a lookup's time in the app)."""
     given = encoded(headers)
     names = {name for name, _ in given}
-    response.raw_headers = [(name, value) for name, value in response.raw_headers if name not in names] + given
+    # In place: the response's MutableHeaders, once made, write through to this very list.
+    response.raw_headers[:] = [(name, value) for name, value in response.raw_headers if name not in names] + given
 
 
 def encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
