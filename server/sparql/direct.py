@@ -30,7 +30,7 @@ from server.web.errors import HTTPProblem, from_engine_error
 from server.web.guards import size_problem, text_problem
 from server.web.problems import problem_response
 from server.web.ratelimit import RateLimits
-from server.web.represent import encoded
+from server.web.represent import encoded, set_headers
 from server.web.security import security_headers
 
 GZIP_MINIMUM = 1024  # the size from which the general stack's gzip middleware handles an answer
@@ -43,7 +43,7 @@ class DirectQueries:
     def __init__(self, settings: Settings, rates: RateLimits, cors_headers: dict[str, str]) -> None:
         self.settings = settings
         self.rates = rates  # the guards' own, so that a client is counted once whichever way it goes
-        self.cors_headers = encoded(cors_headers)  # what CORS adds to a simple request's answer
+        self.cors_headers = cors_headers  # what CORS adds to a simple request's answer
         self.security_headers = encoded(security_headers(PATH))
 
     async def answered(self, scope: Scope, receive: Receive, send: Send) -> bool:
@@ -86,23 +86,14 @@ class DirectQueries:
 
     def add_middleware_headers(self, response: Response, scope: Scope) -> None:
         """What gzip (a client that does not accept it), CORS and the security headers add, in
-        their order (innermost first), written into the raw headers at once (each change through
-        Starlette's MutableHeaders scans them all)."""
-        raw = response.raw_headers
-        vary = [value.decode("latin-1") for name, value in raw if name == b"vary"]
+        their order (innermost first)."""
+        vary = [value.decode("latin-1") for name, value in response.raw_headers if name == b"vary"]
         if len(response.body) >= GZIP_MINIMUM:  # as add_vary_header: the first value, and its own
             vary = [*vary[:1], "Accept-Encoding"]
-        replaced = {b"vary"}
-        added: list[tuple[bytes, bytes]] = []
-        if request_header(scope, b"origin") is not None:
-            replaced.update(name for name, _ in self.cors_headers)
-            added += self.cors_headers
-        headers = [(name, value) for name, value in raw if name not in replaced]
-        headers += added
-        headers.append((b"vary", ", ".join([*vary, "Origin"]).encode("latin-1")))
-        present = {name for name, _ in headers}
-        headers += [(name, value) for name, value in self.security_headers if name not in present]
-        response.raw_headers[:] = headers  # in place, as `set_headers` (server.web.represent)
+        cors = self.cors_headers if request_header(scope, b"origin") is not None else {}
+        set_headers(response, {**cors, "Vary": ", ".join([*vary, "Origin"])})
+        present = {name for name, _ in response.raw_headers}
+        response.raw_headers += [(name, value) for name, value in self.security_headers if name not in present]
 
 
 def request_header(scope: Scope, name: bytes) -> bytes | None:
