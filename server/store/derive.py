@@ -44,9 +44,15 @@ def derivation_rules(iris: Iris) -> list[str]:
 
 
 def derive(store: ox.Store, iris: Iris) -> int:
-    """Materialise the derived links, in their graph and in the merge; returns how many."""
+    """Materialise the derived links, in their graph and in the merge; returns how many.
+
+    They are written by the bulk loader, not in a transaction: into a build nobody reads yet, a
+    transaction buys nothing, and it would also write every link to RocksDB's write-ahead log
+    (hundreds of MB at a million triples), which stays beside the build after it is closed."""
     graph = ox.NamedNode(iris.derived_graph)
     for rule in derivation_rules(iris):
         triples = list(store.query(rule))
-        store.extend(ox.Quad(t.subject, t.predicate, t.object, g) for t in triples for g in (graph, ox.DefaultGraph()))
+        store.bulk_extend(
+            ox.Quad(t.subject, t.predicate, t.object, g) for t in triples for g in (graph, ox.DefaultGraph())
+        )
     return sum(1 for _ in store.quads_for_pattern(None, None, None, graph))
