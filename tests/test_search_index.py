@@ -10,17 +10,24 @@ retrieval limit may differ), and the index must find what the name index graph f
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
+import pyoxigraph as ox
 import pytest
 
+from server.engines import NAME_KEYS
+from server.reconcile.search import containing
 from server.store.location import StoreLocation
-from server.store.name_table import NAME_TABLE_FILE
+from server.store.name_table import NAME_TABLE_FILE, NameTable, write_name_table
+from server.uris import Iris
 from tests.live import live_server
 from tests.test_search import found
 
@@ -48,6 +55,8 @@ RECONCILE = {
     "e": {"query": "Suomi"},
 }
 SUGGEST = ("Hels", "kuo", "上海", "Shanghai P")
+BASE = "https://w3id.org/sistercities/"
+RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 
 
 def sistercities(*args: str) -> None:
@@ -141,3 +150,30 @@ def test_triples_loaded_into_a_named_graph_are_indexed(tmp_path: Path) -> None:
         assert found(http, "Kuopoi") == ["/doc/place/x"]  # two letters swapped: a word of the index
         answer = http.post("/reconcile", data={"queries": json.dumps({"q": {"query": "kuopio"}})})
         assert [r["id"] for r in answer.json()["q"]["result"]] == ["place/x"]
+
+
+def test_a_search_that_reads_every_name_leaves_the_event_loop_free(tmp_path: Path) -> None:
+    """A piece of two characters is looked for by reading every name (no trigram is that short):
+    a tenth of a second at a million triples, a second at ten. It runs in a thread, so the HTTP
+    process keeps answering its other requests meanwhile (it used to hold the event loop)."""
+    store = ox.Store()
+    store.bulk_extend(
+        ox.Quad(ox.NamedNode(f"{BASE}id/place/p{n}"), RDFS_LABEL, ox.Literal(f"Town {n}")) for n in range(150_000)
+    )
+    write_name_table(store, Iris(BASE), NAME_KEYS, tmp_path)
+    table = NameTable.open(tmp_path, NAME_KEYS)
+    assert table is not None
+    started = time.perf_counter()
+    assert table.containing("zq", 100) == []
+    blocking = time.perf_counter() - started
+
+    async def longest_pause_while_searching() -> float:
+        pauses, searching = [], asyncio.ensure_future(containing(SimpleNamespace(table=table), "zq"))
+        while not searching.done():
+            before = time.perf_counter()
+            await asyncio.sleep(0)
+            pauses.append(time.perf_counter() - before)
+        assert await searching == set()
+        return max(pauses)
+
+    assert asyncio.run(longest_pause_while_searching()) < blocking / 3, f"the scan alone took {blocking:.3f} s"

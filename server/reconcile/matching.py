@@ -197,7 +197,8 @@ class Matcher:
         rows = await select(self.engine, query, RETRIEVE_EXACT * 2) if query else []
         found = [(row["x"].value, row["how"].value) for row in rows]
         if self.table is not None and forms.lookup_keys:
-            keyed = await self.of_types(self.table.exact(forms.lookup_keys, RETRIEVE_EXACT), types)
+            named = await asyncio.to_thread(self.table.exact, forms.lookup_keys, RETRIEVE_EXACT)
+            keyed = await self.of_types(named, types)
             found += [(iri, "key") for iri in keyed]
         return found
 
@@ -226,7 +227,7 @@ class Matcher:
         """From the search index: things sharing words or a beginning with the query, of the types;
         read five times over when a type will leave some out."""
         types = tuple(types)
-        found = self.table.sharing(words, head, limit * 5 if types else limit)
+        found = await asyncio.to_thread(self.table.sharing, words, head, limit * 5 if types else limit)
         return (await self.of_types(found, types))[:limit]
 
     async def retrieve(self, query: Query, origins: Iterable[str]) -> dict[str, str]:
@@ -247,7 +248,7 @@ class Matcher:
     async def keys_of(self, iris: Iterable[str]) -> dict[str, Keys]:
         keys: dict[str, Keys] = defaultdict(Keys)
         if self.table is not None:
-            for iri, pairs in self.table.keys_of(iris).items():
+            for iri, pairs in (await asyncio.to_thread(self.table.keys_of, list(iris))).items():
                 for predicate, key in pairs:
                     keys[iri].add(predicate, key)
             return keys

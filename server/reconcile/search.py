@@ -84,7 +84,7 @@ async def containing(matcher: Matcher, text: str) -> set[str]:
     pieces of words, ontology terms, things outside {base}id/): from the search index's trigrams
     when there is one, otherwise by reading every name."""
     if matcher.table is not None:
-        return set(matcher.table.containing(text, CONTAINING))
+        return set(await asyncio.to_thread(matcher.table.containing, text, CONTAINING))
     needle = str(ox.Literal(text.lower()))
     names = "|".join(f"<{p}>" for p in SEARCHED_NAMES)  # a path: the store reads only these triples
     query = (

@@ -28,13 +28,15 @@ so prefixes need no rows of their own.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import operator
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -206,24 +208,41 @@ def _marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
+def read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+
+
 @dataclass
 class NameTable:
-    """A build's table of names, opened read-only (never written once it is in place)."""
+    """A build's table of names, opened read-only (never written once it is in place).
 
-    db: sqlite3.Connection
+    Its methods block (a piece of one or two characters is looked for by reading every name: a
+    tenth of a second at a million triples), so servers call them in threads, and each thread
+    reads through its own connection: through one shared connection, SQLite would hold every
+    other search behind such a read."""
+
+    path: Path
     space: str
+    _local: threading.local = field(default_factory=threading.local, repr=False)
 
     @classmethod
     def open(cls, directory: str | Path | None, keys: KeyMaker) -> NameTable | None:
         """The table beside a build, or None when there is none or it was made with other keys."""
         if directory is None or not (path := Path(directory) / NAME_TABLE_FILE).is_file():
             return None
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-        meta = dict(db.execute("SELECT name, value FROM meta"))
+        with contextlib.closing(read_only(path)) as db:
+            meta = dict(db.execute("SELECT name, value FROM meta"))
         if meta.get("revision") != revision_of(keys) or "space" not in meta:
-            db.close()
             return None
-        return cls(db, meta["space"])
+        return cls(path, meta["space"])
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection, opened at its first use."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = read_only(self.path)
+        return db
 
     def _iris(self, rows: Iterable[tuple[str]]) -> list[str]:
         return [unpacked(self.space, text) for (text,) in rows]
@@ -302,4 +321,8 @@ class NameTable:
         return self._iris(self.db.execute(f"SELECT iri FROM things WHERE id IN ({_marks(len(things))})", things))
 
     def close(self) -> None:
-        self.db.close()
+        """Close this thread's connection (the others close as their threads' storage goes)."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            del self._local.db
