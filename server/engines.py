@@ -60,10 +60,12 @@ def make_store_engine(settings: Settings) -> QueryEngine:
     limits |= {"lane": lookup_lane(settings, namespaces), "client_share": settings.client_query_share}
     if settings.store_dir is None:
         source = MemorySource(dataset, store_extensions())
-        return WorkerPool(ForkingZygote(source, namespaces), Generation.in_memory(source), **sizes, **limits)
+        return WorkerPool(
+            ForkingZygote(source, namespaces, settings.query_threads), Generation.in_memory(source), **sizes, **limits
+        )
     live = ensure_disk_store(dataset, settings.store_dir, store_extensions())
     return WorkerPool(
-        ForkingZygote(None, namespaces),
+        ForkingZygote(None, namespaces, settings.query_threads),
         Generation.of_build(live),
         **sizes,
         **limits,

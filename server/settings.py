@@ -89,8 +89,18 @@ class Settings(BaseSettings):
         default_factory=lambda: max(2, os.cpu_count() or 2),
         gt=0,
         description="Processes that evaluate queries, in all: shared out among the HTTP processes (rounded up, "
-        "at least one each); a runaway query occupies one and is killed at the time limit.",
+        "at least one each), each running `query_threads` queries at once; a runaway query is killed at the time "
+        "limit with its worker.",
         json_schema_extra={"shown_default": "number of CPUs, at least 2"},
+    )
+    query_threads: int = Field(
+        4,
+        gt=0,
+        description="Queries each query worker evaluates at once, in threads: scans running together in one "
+        "process share its store's cache (the mix of scans cost a sixth less CPU than in one process each, "
+        "docs/benchmarks.md). A worker whose query has run a third of the time limit takes no new query and "
+        "is replaced, so that killing it at the limit kills only queries nearly as long; 1: one query per "
+        "process.",
     )
     reserved_workers: int = Field(
         1,
@@ -116,7 +126,7 @@ class Settings(BaseSettings):
     client_query_share: int = Field(
         1,
         ge=0,
-        description="Query workers one client (IP address) may hold at once; a query beyond it is "
+        description="Queries one client (IP address) may have running or waiting at once; a query beyond it is "
         "answered 429 with Retry-After rather than making every client wait; 0: no per-client share.",
     )
     http_workers: int = Field(

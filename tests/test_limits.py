@@ -123,8 +123,9 @@ def test_internal_queries_are_not_cut_by_the_public_row_cap(limited: Server) -> 
 
 @pytest.fixture(scope="module")
 def one_public_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One worker for clients' queries and one kept for the server's own."""
+    """One worker for clients' queries, running one at a time, and one kept for the server's own."""
     args = ("--no-validate", "--query-timeout", str(TIME_LIMIT), "--workers", "1", "--reserved-workers", "1")
+    args += ("--query-threads", "1")
     args += ("--result-cache-bytes", "0")
     with live_server(*args, cache_dir=tmp_path_factory.mktemp("cache")) as server:
         yield server

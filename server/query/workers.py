@@ -3,7 +3,8 @@
 pyoxigraph has no timeout or cancellation: a query runs until it is done. A runaway query must
 really stop using the CPU, not merely be abandoned, so every query runs in a worker process, and
 a worker still busy at the time limit is killed (SIGKILL) and replaced; the other workers keep
-answering meanwhile.
+answering meanwhile. Each worker runs several queries at once, in threads, and stops taking new
+ones once one of them has run long (server.query.slots).
 
 Workers are forked by a "zygote", a process that has imported everything, never runs a query and
 never starts a thread, so a worker is ready in milliseconds:
@@ -53,7 +54,8 @@ from server.query.engine import (
 )
 from server.query.jobs import Answered, ExportJob, Job, Reply, StoreView, answer_of, run_job
 from server.query.lane import LookupLane, StoreLane
-from server.query.pool import SPAWN, PoolBusy, ProcessPool, Worker
+from server.query.pool import SPAWN, PoolBusy, Worker
+from server.query.slots import SlotPool, serve_in_threads
 from server.store.build import Extension, memory_store, service_graphs
 from server.store.dataset import Dataset
 from server.store.fan_outs import read_fan_outs
@@ -67,11 +69,9 @@ WORKER_NICENESS = 5
 # --- Inside a worker ------------------------------------------------------------------------
 
 
-def serve_jobs(view: StoreView, conn: Connection, prefixes: dict[str, str]) -> None:
-    """A worker's whole life: answer jobs until the pool closes the pipe."""
-    with contextlib.suppress(EOFError, OSError, KeyboardInterrupt):
-        while True:
-            conn.send(run_job(view, conn.recv(), prefixes))
+def serve_jobs(view: StoreView, conn: Connection, prefixes: dict[str, str], threads: int) -> None:
+    """A worker's whole life: answer jobs, `threads` at once, until the pool closes the pipe."""
+    serve_in_threads(conn, lambda job: run_job(view, job, prefixes), threads)
 
 
 # --- The zygote -------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ class Fork:
     service_graphs: tuple[str, ...]
 
 
-def zygote_main(conn: Connection, source: MemorySource | None, prefixes: dict[str, str]) -> None:
+def zygote_main(conn: Connection, source: MemorySource | None, prefixes: dict[str, str], threads: int) -> None:
     """Build the in-memory store if there is one, then fork a worker for every Fork asked for;
     exit when the pool goes away."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps killed workers
@@ -111,7 +111,8 @@ def zygote_main(conn: Connection, source: MemorySource | None, prefixes: dict[st
                 conn.close()
                 ours.close()
                 held = store if order.path is None else ox.Store.read_only(order.path)
-                serve_jobs(StoreView(held, frozenset(order.service_graphs)), Connection(theirs.detach()), prefixes)
+                view = StoreView(held, frozenset(order.service_graphs))
+                serve_jobs(view, Connection(theirs.detach()), prefixes, threads)
                 os._exit(0)
             theirs.close()
             send_handle(conn, ours.fileno(), os.getppid())
@@ -122,9 +123,10 @@ def zygote_main(conn: Connection, source: MemorySource | None, prefixes: dict[st
 class ForkingZygote:
     """The process that forks every query worker (its methods block: the pool calls them in a thread)."""
 
-    def __init__(self, source: MemorySource | None, prefixes: dict[str, str]) -> None:
+    def __init__(self, source: MemorySource | None, prefixes: dict[str, str], threads: int = 1) -> None:
         self.source = source
         self.prefixes = prefixes
+        self.threads = threads  # queries each worker runs at once
         self.lock = threading.Lock()
         self.conn: Connection | None = None
         self.process: BaseProcess | None = None
@@ -134,7 +136,9 @@ class ForkingZygote:
         if self.process is not None:
             return
         self.conn, child = SPAWN.Pipe()
-        self.process = SPAWN.Process(target=zygote_main, args=(child, self.source, self.prefixes), daemon=True)
+        self.process = SPAWN.Process(
+            target=zygote_main, args=(child, self.source, self.prefixes, self.threads), daemon=True
+        )
         self.process.start()
         child.close()
 
@@ -214,7 +218,7 @@ class GenerationFactory:
 @dataclass
 class Serving:
     generation: Generation
-    pool: ProcessPool
+    pool: SlotPool
 
 
 # --- The pool: the QueryEngine over the embedded store ---------------------------------------
@@ -225,7 +229,7 @@ class WorkerPool:
     limit and the row cap.
 
     Bounded lookups never take a worker: the `lane` answers them in this process
-    (server.query.lane). Clients' other queries hold at most `size` workers at once, and one
+    (server.query.lane). Clients' other queries hold at most `size` workers' threads at once, and one
     client at most `client_share` of them (beyond, ClientOverShare: a 429, while the others go
     on); `reserved` more are kept for the bounded queries the server asks itself (pages, search,
     metadata), which may use any idle worker. So neither a lookup nor a page waits behind public
@@ -249,7 +253,7 @@ class WorkerPool:
         self.zygote = zygote
         self.first = first
         self.workers = size + reserved
-        self.public_slots = asyncio.Semaphore(size)
+        self.public_slots = asyncio.Semaphore(size * zygote.threads)
         self.query_timeout = query_timeout
         # A query waits in line for a worker up to twice the time limit: every query running
         # ends within the limit, and each client has at most its share of them running or waiting,
@@ -340,7 +344,8 @@ class WorkerPool:
             raise QueryFailed(reply.message)
 
     async def _serve(self, generation: Generation) -> Serving:
-        pool = ProcessPool(GenerationFactory(self.zygote, generation), self.workers, acquire_timeout=self.queue_wait)
+        factory = GenerationFactory(self.zygote, generation)
+        pool = SlotPool(factory, self.workers, self.zygote.threads, acquire_timeout=self.queue_wait)
         await pool.start()
         return Serving(generation, pool)
 
@@ -368,7 +373,7 @@ class WorkerPool:
             task.add_done_callback(self._retired.discard)
 
     async def _run(self, job: Job | ExportJob, timeout: float, internal: bool, client: str | None) -> Reply:
-        """Run a job in an idle worker; a worker still busy at the time limit is killed."""
+        """Run a job in a free slot of a worker; a worker still busy with it at the time limit is killed."""
         pool = self.serving.pool
         try:
             async with self._share(client, internal), self._slot(internal), pool.lease() as worker:
