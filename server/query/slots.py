@@ -126,9 +126,12 @@ class SlotPool:
         except TimeoutError:
             self._kill(shared)
             raise
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # the client went away
             shared.running.pop(number, None)
-            self._kill(shared) if not shared.running else self._drain(shared)
+            if shared.running:
+                self._drain(shared)
+            else:
+                self._kill(shared)
             raise
         except (EOFError, OSError):
             self._kill(shared)
