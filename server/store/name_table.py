@@ -319,10 +319,3 @@ class NameTable:
         if not things:
             return []
         return self._iris(self.db.execute(f"SELECT iri FROM things WHERE id IN ({_marks(len(things))})", things))
-
-    def close(self) -> None:
-        """Close this thread's connection (the others close as their threads' storage goes)."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            del self._local.db
