@@ -21,6 +21,7 @@ from server.web import conditional
 from server.web.services import services
 
 Build = Callable[[DataVersion], Awaitable[bytes | Response]]
+BUILDS = 3  # builds of one request at most, when new versions go live while it is built
 
 
 async def represent(
@@ -41,17 +42,24 @@ async def represent(
     next request of the same URL and variant while the data version holds.
     """
     shared = services(request)
-    version = await shared.engine.data_version()
-    sent = {**conditional.validators(version, variant), **({"Vary": vary} if vary else {}), **(headers or {})}
-    if conditional.is_fresh(request, sent):
-        return conditional.not_modified(sent)
-    key = shared.rendered.key(request, version, variant) if keep else None
-    response = shared.rendered.get(key) if key else None
-    if response is None:
+    for attempt in range(BUILDS):
+        version = await shared.engine.data_version()
+        sent = {**conditional.validators(version, variant), **({"Vary": vary} if vary else {}), **(headers or {})}
+        if conditional.is_fresh(request, sent):
+            return conditional.not_modified(sent)
+        key = shared.rendered.key(request, version, variant) if keep else None
+        response = shared.rendered.get(key) if key else None
+        if response is not None:
+            break
         built = await build(version)
+        # A new version may have gone live while this was built, from either version's data: built
+        # again, so that the validators name the data the body comes from (a few times at most).
+        if attempt + 1 < BUILDS and await shared.engine.data_version() != version:
+            continue
         response = built if isinstance(built, Response) else Response(built, media_type=fmt.media_type)
         if key:
             shared.rendered.keep(key, response)
+        break
     if conditional.asks_for_any(request):  # it exists: the build did not say otherwise
         return conditional.not_modified(sent)
     set_headers(response, sent)
