@@ -183,7 +183,7 @@ def serve(ctx: click.Context, log_level: str, **options: Any) -> None:
             sys.exit(EXIT_DOES_NOT_CONFORM)
     if settings.store_dir is not None and not settings.sparql_endpoint:
         # Once, before any process starts.
-        ensure_disk_store(Dataset.from_settings(settings), settings.store_dir, store_extensions())
+        ensure_disk_store(Dataset.from_settings(settings), settings.store_dir, store_extensions(), search_keys())
     listener = socket.create_server((settings.host, settings.port), reuse_port=False)
     host, port = listener.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
@@ -443,7 +443,7 @@ def publish(ctx: click.Context, **options: Any) -> None:
         click.echo("warning: publishing without validating (--no-validate)", err=True)
     previous = StoreLocation(settings.store_dir).current()
     try:
-        build = ensure_disk_store(dataset, settings.store_dir, store_extensions(), replace_loaded=True)
+        build = ensure_disk_store(dataset, settings.store_dir, store_extensions(), search_keys(), replace_loaded=True)
     except SyntaxError as error:
         click.echo(f"syntax error: {error}", err=True)
         click.echo("Not published: the live version stays.", err=True)
@@ -478,7 +478,7 @@ def publish(ctx: click.Context, **options: Any) -> None:
 def dump(ctx: click.Context, format_key: str, output: Path | None, with_service_graphs: bool, **options: Any) -> None:
     """Write the whole dataset (the data only), as a harvester or another SPARQL store would load it."""
     settings = settings_from(ctx, options)
-    store = open_store(Dataset.from_settings(settings), settings.store_dir, store_extensions())
+    store = open_store(Dataset.from_settings(settings), settings.store_dir, store_extensions(), search_keys())
     service = (settings.iris.metadata_graph, settings.iris.name_index_graph)
     left_out = () if with_service_graphs else service
     kept_beside = counted_after_going_live(settings) if with_service_graphs else None

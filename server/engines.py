@@ -63,7 +63,7 @@ def make_store_engine(settings: Settings) -> QueryEngine:
         return WorkerPool(
             ForkingZygote(source, namespaces, settings.query_threads), Generation.in_memory(source), **sizes, **limits
         )
-    live = ensure_disk_store(dataset, settings.store_dir, store_extensions())
+    live = ensure_disk_store(dataset, settings.store_dir, store_extensions(), search_keys())
     return WorkerPool(
         ForkingZygote(None, namespaces, settings.query_threads),
         Generation.of_build(live),

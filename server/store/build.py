@@ -29,6 +29,8 @@ from server.store.dataset import Dataset, SourceFile
 from server.store.derive import derive
 from server.store.fan_outs import keep_fan_outs
 from server.store.location import Build, BuildRecord, StoreLocation
+from server.store.name_index import KeyMaker
+from server.store.name_table import NAME_TABLE_FILE, NameTable, write_name_table
 from server.store.statistics import Figures, Scope, write_statistics
 from server.uris import DEFAULT_BASE_IRI, Iris
 
@@ -157,19 +159,31 @@ def is_current(dataset: Dataset, directory: Path, extensions: Sequence[Extension
 
 
 def ensure_disk_store(
-    dataset: Dataset, directory: Path, extensions: Sequence[Extension] = (), *, replace_loaded: bool = False
+    dataset: Dataset,
+    directory: Path,
+    extensions: Sequence[Extension] = (),
+    search_keys: KeyMaker | None = None,
+    *,
+    replace_loaded: bool = False,
 ) -> Build:
     """The live build of an on-disk store: a store loaded with `sistercities load` is served as
     it is (unless `replace_loaded`: `sistercities publish` puts the curated data in its place);
-    otherwise the curated data, built beside the live build when the sources changed.
+    otherwise the curated data, built beside the live build when the sources changed. With
+    `search_keys`, the build has its search index (server.store.name_table), written beside it
+    when it has none or an older one.
 
-    An up-to-date store is only looked at (its record), so server processes starting together
-    never contend for the writer's lock.
+    An up-to-date store is only looked at (its record and its index's), so server processes
+    starting together never contend for the writer's lock.
     """
     location = StoreLocation(directory)
     live = location.current()
     kept_as_loaded = live is not None and live.record.kind == "loaded" and not replace_loaded
     if live is not None and (kept_as_loaded or is_current(dataset, directory, extensions)):
+        if search_keys is not None and needs_name_table(live, search_keys):
+            log.info("writing the search index beside the live build in %s", directory)
+            store = ox.Store.read_only(str(live.path))
+            merged = live.record.kind == "curated"
+            write_name_table(store, dataset.iris, search_keys, live.path, live.record.service_graphs, merged)
         return live
     if live is None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -180,12 +194,24 @@ def ensure_disk_store(
         quads = build(store, dataset, extensions)
         store.flush()
         keep_fan_outs(store, path)  # for the lookup lane, counted once here, not in every server
+        if search_keys is not None:
+            write_name_table(store, dataset.iris, search_keys, path, merged=True)
         del store
         return location.publish(path, curated_record(dataset, extensions, quads))
 
 
-def open_store(dataset: Dataset, directory: Path | None, extensions: Sequence[Extension] = ()) -> ox.Store:
+def needs_name_table(build: Build, keys: KeyMaker) -> bool:
+    """Whether a live build lacks its current search index: a curated build always has one; a
+    loaded build has the one its load wrote (`sistercities load --no-search-index` writes none)."""
+    if NameTable.open(build.path, keys) is not None:
+        return False
+    return build.record.kind == "curated" or (build.path / NAME_TABLE_FILE).is_file()
+
+
+def open_store(
+    dataset: Dataset, directory: Path | None, extensions: Sequence[Extension] = (), search_keys: KeyMaker | None = None
+) -> ox.Store:
     """The curated dataset in memory, or the live build on disk (built first if needed), read-only."""
     if directory is None:
         return memory_store(dataset, extensions)
-    return ox.Store.read_only(str(ensure_disk_store(dataset, directory, extensions).path))
+    return ox.Store.read_only(str(ensure_disk_store(dataset, directory, extensions, search_keys).path))
