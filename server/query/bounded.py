@@ -44,6 +44,7 @@ _TOKEN = re.compile(
 class Token(NamedTuple):  # a tuple: a lookup's text is read into a few dozen of them per request
     kind: str
     text: str
+    at: int = 0  # where it starts in the query
 
     @property
     def word(self) -> str:
@@ -58,7 +59,7 @@ def tokens(query: str) -> list[Token] | None:
         if match is None:
             return None
         if match.lastgroup != "space":
-            found.append(Token(match.lastgroup, match.group()))
+            found.append(Token(match.lastgroup, match.group(), position))
         position = match.end()
     return found
 
@@ -250,12 +251,16 @@ class Reader:
                 self.group(optional=self.optionals)
             elif token.word == "FILTER":
                 self.at += 1
-                self.expect("(")
-                self.expression_until_close()
+                self.filter(optional)
             elif token.text == ".":
                 self.at += 1
             else:
                 self.triples(optional)
+
+    def filter(self, optional: int) -> None:
+        """FILTER's parenthesised expression (the FILTER itself taken)."""
+        self.expect("(")
+        self.expression_until_close()
 
     def triples(self, optional: int) -> None:
         subject = self.term(allow_literal=False)
@@ -331,6 +336,17 @@ class Reader:
                 raise NotALookup("a function call by IRI")
             elif token.text in ("{", "}", "[", "]"):
                 raise NotALookup("a pattern inside an expression")
+
+
+def expand(written: str, prefixes: dict[str, str]) -> str | None:
+    """An IRI as written (<...> or a prefixed name) as a full IRI; None when it cannot be read
+    here (a relative IRI, a prefix the query does not declare)."""
+    if written.startswith("<"):
+        iri = written[1:-1]
+        return iri if ":" in iri else None
+    prefix, _, local = written.partition(":")
+    namespace = prefixes.get(prefix)
+    return namespace + local if namespace is not None else None
 
 
 def read_lookup(query: str) -> Lookup | None:

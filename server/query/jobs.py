@@ -18,8 +18,10 @@ from server import formats
 from server.query import results
 from server.query.engine import QueryAnswer, QueryFailed, QueryRequest, QuerySyntaxError, graph_terms
 from server.query.engine import syntax_error_from as syntax_problem
+from server.query.narrowing import narrowed
 from server.query.reading import enumerates_graphs
 from server.store.dump import write_dump
+from server.store.name_table import NameTable
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,28 @@ class Job:
 
 class StoreView:
     """A store as a worker holds it: its data graphs are listed once, for clients' queries that
-    range over named graphs, which must not see the graphs the service keeps for itself."""
+    range over named graphs, which must not see the graphs the service keeps for itself; and the
+    search index beside its build, if any, which narrows filters on pieces of names."""
 
-    def __init__(self, store: ox.Store, service_graphs: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, store: ox.Store, service_graphs: frozenset[str] = frozenset(), names: NameTable | None = None
+    ) -> None:
         self.store = store
         self.service_graphs = service_graphs
+        self.names = names
         self._data_graphs: list[ox.NamedNode | ox.BlankNode] | None = None
+
+    @classmethod
+    def of_build(cls, path: str, service_graphs: frozenset[str]) -> StoreView:
+        """A build on disk, read-only, with its search index."""
+        return cls(ox.Store.read_only(path), service_graphs, NameTable.open(path, None))
+
+    def query_of(self, job: Job) -> str:
+        """The query to evaluate: narrowed by the search index when the job's dataset is the
+        store's own (the index holds the names of the data graphs)."""
+        if self.names is None or job.default_graphs or job.named_graphs:
+            return job.query
+        return narrowed(job.query, self.names) or job.query
 
     def data_graphs(self) -> list[ox.NamedNode | ox.BlankNode]:
         if self._data_graphs is None:
@@ -108,7 +126,7 @@ def run_job(view: StoreView, job: Job | ExportJob, prefixes: dict[str, str], wit
         return run_export(view.store, job, prefixes)
     fmt = formats.by_key(job.format_key)
     try:
-        answer = view.store.query(job.query, base_iri=job.base_iri, **view.dataset_of(job))
+        answer = view.store.query(view.query_of(job), base_iri=job.base_iri, **view.dataset_of(job))
         if within_cap:
             if isinstance(answer, ox.QuerySolutions) and fmt.results is not None:
                 return Answered(answer.serialize(format=fmt.results))

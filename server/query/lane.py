@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from server.query.bounded import Lookup, Step, Term, filled_in, read_lookup, shape_of, steps
+from server.query.bounded import Lookup, Step, Term, expand, filled_in, read_lookup, shape_of, steps
 from server.query.engine import QueryAnswer, QueryRequest
 from server.query.jobs import Job, StoreView, answer_of, run_job
 from server.store.fan_outs import ANY_PREDICATE, FanOutTable, fan_out_of
@@ -111,17 +111,6 @@ class FanOuts:
             self.known[key] = fan_out_of(self.store, direction, predicate)
         except (OSError, RuntimeError, ValueError) as error:  # a store gone with its version
             log.warning("could not count the fan-out of %s: %s", predicate, error)
-
-
-def expand(written: str, prefixes: dict[str, str]) -> str | None:
-    """An IRI as written (<...> or a prefixed name) as a full IRI; None when it cannot be read
-    here (a relative IRI, a prefix the query does not declare): the query then goes to a worker."""
-    if written.startswith("<"):
-        iri = written[1:-1]
-        return iri if ":" in iri else None
-    prefix, _, local = written.partition(":")
-    namespace = prefixes.get(prefix)
-    return namespace + local if namespace is not None else None
 
 
 class Bound:

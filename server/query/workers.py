@@ -39,8 +39,6 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.reduction import recv_handle, send_handle
 from pathlib import Path
 
-import pyoxigraph as ox
-
 from server import formats
 from server.query.engine import (
     EXPORT_TIMEOUT,
@@ -110,8 +108,8 @@ def zygote_main(conn: Connection, source: MemorySource | None, prefixes: dict[st
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 conn.close()
                 ours.close()
-                held = store if order.path is None else ox.Store.read_only(order.path)
-                view = StoreView(held, frozenset(order.service_graphs))
+                graphs = frozenset(order.service_graphs)
+                view = StoreView(store, graphs) if order.path is None else StoreView.of_build(order.path, graphs)
                 serve_jobs(view, Connection(theirs.detach()), prefixes, threads)
                 os._exit(0)
             theirs.close()
@@ -192,11 +190,10 @@ class Generation:
     def open_view(self, source: MemorySource | None) -> StoreView:
         """The store of this generation for this process (the lookup lane): the build on disk,
         read-only, or the in-memory data built once more."""
+        graphs = frozenset(self.order.service_graphs)
         if self.order.path is not None:
-            store = ox.Store.read_only(self.order.path)
-        else:
-            store = memory_store(source.dataset, source.extensions)
-        return StoreView(store, frozenset(self.order.service_graphs))
+            return StoreView.of_build(self.order.path, graphs)
+        return StoreView(memory_store(source.dataset, source.extensions), graphs)
 
 
 class GenerationFactory:
