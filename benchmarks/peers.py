@@ -24,8 +24,6 @@ KNOWN_DIFFERENCES = {
     "virtuoso": {
         "describe": "Virtuoso's DESCRIBE also gives the triples where the resource is the object "
         "(oxigraph's gives those where it is the subject, and blank nodes below them)",
-        "label_search": "LIMIT 20 without ORDER BY: any 20 of the matches are a right answer, and Virtuoso "
-        "picks others than oxigraph when there are more; the numbers of rows must still agree",
     },
 }
 KNOWN_DIFFERENCES["ours over virtuoso"] = KNOWN_DIFFERENCES["virtuoso"]
