@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import multiprocessing
 import os
 import signal
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 SPAWN = multiprocessing.get_context("spawn")
+
+log = logging.getLogger(__name__)
 
 
 def preload_into_new_processes(library: Path | None) -> bool:
@@ -193,5 +196,9 @@ class ProcessPool:
         task.add_done_callback(self._pending.discard)
 
     async def _spawn_replacement(self) -> None:
-        worker = await asyncio.to_thread(self.factory.spawn)
+        try:
+            worker = await asyncio.to_thread(self.factory.spawn)
+        except (OSError, EOFError) as error:  # the zygote is gone: the server is stopping
+            log.warning("no worker could replace a stopped one: %s", error)
+            return
         self._idle.put_nowait(worker)

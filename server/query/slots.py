@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +32,8 @@ from typing import Any
 from server.query.pool import PoolBusy, Worker, WorkerFactory
 
 DRAIN_AFTER = 1 / 3  # of a job's time limit: its worker then takes no new job
+
+log = logging.getLogger(__name__)
 
 
 class WorkerStopped(EOFError):
@@ -214,4 +217,7 @@ class SlotPool:
         task.add_done_callback(self._pending.discard)
 
     async def _spawn_replacement(self) -> None:
-        self._add(await asyncio.to_thread(self.factory.spawn))
+        try:
+            self._add(await asyncio.to_thread(self.factory.spawn))
+        except (OSError, EOFError) as error:  # the zygote is gone: the server is stopping
+            log.warning("no query worker could replace a stopped one: %s", error)
