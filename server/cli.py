@@ -44,6 +44,8 @@ from server.uris import Iris
 if TYPE_CHECKING:
     import httpx
 
+    from server.web.balance import ConnectionShares
+
 EXIT_CONFORMS, EXIT_DOES_NOT_CONFORM, EXIT_CANNOT_RUN = 0, 1, 2
 
 # Shorter names kept from earlier versions of the command line.
@@ -238,18 +240,35 @@ def serve_http(settings: Settings, listener: socket.socket, log_level: str) -> N
     from server.app import SETTINGS_ENVIRONMENT
 
     os.environ[SETTINGS_ENVIRONMENT] = settings.model_dump_json()
+    shares = connection_shares_for(settings.http_workers)
     config = uvicorn.Config("server.app:app_from_environment", factory=True, workers=settings.http_workers, **options)
-    Multiprocess(config, sockets=[listener]).run()
+    try:
+        Multiprocess(config, sockets=[listener]).run()
+    finally:
+        if shares is not None:
+            shares.remove()
+
+
+def connection_shares_for(processes: int) -> ConnectionShares | None:
+    """The file where the HTTP processes count their connections, to spread them evenly
+    (server.web.balance), named in the environment they inherit; None without httptools."""
+    try:
+        from server.web.balance import SHARES_ENVIRONMENT, ConnectionShares
+    except ImportError:
+        return None
+    shares = ConnectionShares.create(processes)
+    os.environ[SHARES_ENVIRONMENT] = shares.environment
+    return shares
 
 
 def http_protocol() -> type | str:
     """uvicorn's httptools protocol writing each response at once (server.web.coalescing); where
     httptools is not installed, uvicorn's own choice (h11)."""
     try:
-        from server.web.coalescing import JoinedWritesProtocol
+        from server.web.balance import BalancedProtocol
     except ImportError:
         return "auto"
-    return JoinedWritesProtocol
+    return BalancedProtocol
 
 
 @main.command()

@@ -4,11 +4,13 @@ workers are shared out among them."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -127,3 +129,48 @@ def test_a_process_that_dies_is_replaced(server: Server) -> None:
     with httpx.Client(base_url=server.url, timeout=30) as client:
         for _ in range(2 * HTTP_WORKERS):
             assert client.get("/sparql", params={"query": LOOKUP}).status_code == 200
+
+
+def established(pid: int, port: int) -> int:
+    """The connections to `port` that the process holds open (its sockets in /proc/net/tcp)."""
+    inodes = set()
+    for descriptor in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = str(descriptor.readlink())
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            count += local_port == port and fields[3] == "01" and fields[9] in inodes  # 01: ESTABLISHED
+    return count
+
+
+def test_keep_alive_connections_are_spread_evenly_over_the_http_processes(server: Server) -> None:
+    """Eight clients with a keep-alive connection each, opened at once, end up four in each
+    process: a process holding more than its share answers one request with `Connection: close`,
+    and the client (httpx, with its defaults) opens another, which either process may accept."""
+    port = int(server.url.rsplit(":", 1)[1])
+    clients = [httpx.Client(base_url=server.url, timeout=30) for _ in range(8)]
+    start, failures = threading.Barrier(len(clients)), []
+
+    def ask(client: httpx.Client) -> None:
+        start.wait()
+        for _ in range(60):
+            response = client.get("/sparql", params={"query": LOOKUP})
+            if response.status_code != 200:
+                failures.append(response.status_code)
+
+    threads = [threading.Thread(target=ask, args=(client,)) for client in clients]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures
+        assert sorted(established(pid, port) for pid in http_processes(server)) == [4, 4]
+    finally:
+        for client in clients:
+            client.close()
