@@ -133,7 +133,9 @@ class Settings(BaseSettings):
         1,
         gt=0,
         description="Processes accepting HTTP requests on one socket (uvicorn workers); each has its share of "
-        "the query workers, its own result cache and, for the in-memory store, its own copy of the data.",
+        "the query workers, its own result cache and, for the in-memory store, its own copy of the data. "
+        "Keep-alive connections are spread evenly: a process holding more than its share answers one "
+        "request with `Connection: close` (server/web/balance.py).",
     )
     result_cache_bytes: int = Field(
         64 * 1024 * 1024,
