@@ -75,4 +75,4 @@ def test_everything_else_reaches_the_transport() -> None:
 
 
 def test_the_server_runs_uvicorn_with_the_joined_writes() -> None:
-    assert http_protocol() is JoinedWritesProtocol
+    assert issubclass(http_protocol(), JoinedWritesProtocol)  # with the connections counted too
