@@ -80,10 +80,14 @@ class Piece:
 
 
 def conjuncts(expression: list[Token]) -> list[list[Token]]:
-    """The operands of the expression's top-level `&&`, each without enclosing parentheses."""
+    """The operands of the expression's top-level `&&`, each without enclosing parentheses; the
+    whole expression when it has a top-level `||` (which binds looser: `A && B || C` holds
+    without A)."""
     parts, depth, start = [], 0, 0
     for index, token in enumerate(expression):
         depth += {"(": 1, ")": -1}.get(token.text, 0)
+        if depth == 0 and token.text == "||":
+            return [unwrapped(expression)]
         if depth == 0 and token.text == "&&":
             parts.append(expression[start:index])
             start = index + 1
