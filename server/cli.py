@@ -256,7 +256,11 @@ def connection_shares_for(processes: int) -> ConnectionShares | None:
         from server.web.balance import SHARES_ENVIRONMENT, ConnectionShares
     except ImportError:
         return None
-    shares = ConnectionShares.create(processes)
+    try:
+        shares = ConnectionShares.create(processes)
+    except OSError as error:  # no temporary folder to write in: connections go where they fall
+        click.echo(f"warning: HTTP connections are not balanced: {error}", err=True)
+        return None
     os.environ[SHARES_ENVIRONMENT] = shares.environment
     return shares
 

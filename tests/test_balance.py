@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from server import cli
 from server.web.balance import SLOT, ConnectionShares
 
 
@@ -75,3 +76,15 @@ def test_the_server_names_the_file_in_the_environment(shares: ConnectionShares, 
     assert found is not None and found.path == shares.path and found.processes == 2
     monkeypatch.setenv("SISTERCITIES_CONNECTION_SHARES", "2:/nonexistent/file")
     assert ConnectionShares.from_environment() is None
+
+
+def test_without_a_folder_to_write_in_the_server_serves_unbalanced(monkeypatch) -> None:
+    """The count file is a convenience: when it cannot be made, the HTTP processes start anyway."""
+
+    def refuse(processes: int) -> ConnectionShares:
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(ConnectionShares, "create", staticmethod(refuse))
+    monkeypatch.delenv("SISTERCITIES_CONNECTION_SHARES", raising=False)
+    assert cli.connection_shares_for(2) is None
+    assert "SISTERCITIES_CONNECTION_SHARES" not in os.environ

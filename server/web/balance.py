@@ -41,7 +41,7 @@ class ConnectionShares:
     @classmethod
     def create(cls, processes: int) -> ConnectionShares:
         """A new, empty file (in shared memory where there is one) for `processes` processes."""
-        folder = "/dev/shm" if Path("/dev/shm").is_dir() else None
+        folder = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
         descriptor, name = tempfile.mkstemp(prefix="sistercities-connections-", dir=folder)
         os.ftruncate(descriptor, SLOT.size * processes)
         os.close(descriptor)
