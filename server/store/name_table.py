@@ -329,9 +329,7 @@ class NameTable:
                 things.append(thing)
                 if len(things) >= limit:
                     break
-        if not things:
-            return []
-        return self._iris(self.db.execute(f"SELECT iri FROM things WHERE id IN ({_marks(len(things))})", things))
+        return self._iris_of_things(things)
 
     def subjects_containing(self, piece: str, most: int) -> list[str] | None:
         """Every IRI with a name that holds `piece` once lowered (as `CONTAINS(LCASE(?name), piece)`
@@ -348,12 +346,13 @@ class NameTable:
             found[thing] = None
             if len(found) > most:
                 return None
-        if not found:
-            return []
+        return self._iris_of_things(list(found))
+
+    def _iris_of_things(self, things: list[int]) -> list[str]:
+        """The IRIs of things by their numbers, MAX_TERMS numbers to a statement."""
         iris: list[str] = []
-        wanted = list(found)
-        for start in range(0, len(wanted), MAX_TERMS):
-            chunk = wanted[start : start + MAX_TERMS]
+        for start in range(0, len(things), MAX_TERMS):
+            chunk = things[start : start + MAX_TERMS]
             iris += self._iris(self.db.execute(f"SELECT iri FROM things WHERE id IN ({_marks(len(chunk))})", chunk))
         return iris
 
