@@ -90,6 +90,20 @@ def test_a_conditional_request_is_answered_304_both_ways(client: httpx.Client) -
     assert comparable(direct) == comparable(general)
 
 
+def test_headers_made_once_for_answers_alike_follow_each_answer(client: httpx.Client) -> None:
+    """The direct way makes the headers of answers alike once, by what they depend on: a request
+    with an Origin, then one without, then a large answer, each get their own."""
+    small, large = {"query": "ASK {}"}, {"query": SELECT_ALL}
+    with_origin = client.get("/sparql", params=small, headers={**DIRECT, "Origin": "http://a.example"})
+    without = client.get("/sparql", params=small, headers=DIRECT)
+    larger = client.get("/sparql", params=large, headers={**DIRECT, "Accept": "text/csv"})
+    assert with_origin.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-origin" not in without.headers
+    assert (with_origin.headers["vary"], without.headers["vary"]) == ("Accept, Origin", "Accept, Origin")
+    assert larger.headers["vary"] == "Accept, Accept-Encoding, Origin"
+    assert int(larger.headers["content-length"]) == len(larger.content) >= 1024
+
+
 def test_a_large_answer_says_it_varies_by_encoding_both_ways(client: httpx.Client) -> None:
     direct, general = both_ways(client, {"query": SELECT_ALL}, {"Accept": "application/sparql-results+json"})
     assert len(direct.content) >= 1024

@@ -204,22 +204,30 @@ def answer_response(answer: QueryAnswer, extra: dict[str, str]) -> Response:
     return Response(answer.body, headers=headers, media_type=answer.result_format.media_type)
 
 
+# A GET's answer is not kept as a page: the result cache keeps the answer, and its headers tell how it was made.
+ANSWER_CACHING = {"Cache-Control": "public, no-cache"}
+
+
+def query_request(request: Request, protocol: ProtocolRequest, fmt: formats.Format) -> QueryRequest:
+    """What the engine is asked: the query over the protocol's dataset, relative IRIs resolved
+    against the endpoint, the client named for its share of the workers."""
+    endpoint = services(request).settings.iris.service("sparql")
+    graphs = (protocol.default_graphs, protocol.named_graphs)
+    return QueryRequest(protocol.query, fmt, *graphs, base_iri=endpoint, client=client_address(request.scope))
+
+
 async def run_query(request: Request, protocol: ProtocolRequest, fmt: formats.Format) -> Response:
     """Answer a query; a GET is a representation of the data like any other (304 when the client
     already holds this version of the answer), a POST is answered afresh."""
-    shared = services(request)
-    engine, endpoint = shared.engine, shared.settings.iris.service("sparql")
-    graphs = (protocol.default_graphs, protocol.named_graphs)
-    query = QueryRequest(protocol.query, fmt, *graphs, base_iri=endpoint, client=client_address(request.scope))
+    engine = services(request).engine
+    query = query_request(request, protocol, fmt)
 
     async def build(_: DataVersion) -> Response:
         return answer_response(await engine.execute(query), {})
 
     if request.method not in ("GET", "HEAD"):
         return await build(await engine.data_version())
-    # Not kept as a page: the result cache keeps the answer, and its headers tell how it was made.
-    headers = {"Cache-Control": "public, no-cache"}
-    return await represent(request, fmt, fmt.key, build, headers=headers, keep=False)
+    return await represent(request, fmt, fmt.key, build, headers=ANSWER_CACHING, keep=False)
 
 
 async def service_description_or_ui(request: Request, protocol: ProtocolRequest) -> Response:

@@ -44,7 +44,7 @@ async def represent(
     shared = services(request)
     for attempt in range(BUILDS):
         version = await shared.engine.data_version()
-        sent = {**conditional.validators(version, variant), **({"Vary": vary} if vary else {}), **(headers or {})}
+        sent = representation_headers(version, variant, vary, headers)
         if conditional.is_fresh(request, sent):
             return conditional.not_modified(sent)
         key = shared.rendered.key(request, version, variant) if keep else None
@@ -64,6 +64,14 @@ async def represent(
         return conditional.not_modified(sent)
     set_headers(response, sent)
     return response
+
+
+def representation_headers(
+    version: DataVersion, variant: str, vary: str | None = "Accept", headers: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The headers `represent` adds to a representation of the data version: its validators,
+    Vary and `headers`."""
+    return {**conditional.validators(version, variant), **({"Vary": vary} if vary else {}), **(headers or {})}
 
 
 def set_headers(response: Response, headers: dict[str, str]) -> None:
