@@ -13,8 +13,10 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
+from server.namespaces import prefixes
 from server.query.bounded import read_lookup, steps
 from server.query.lane import QUICK_COUNT, Bound, FanOuts, plan_of, plan_of_shape
+from server.query.results import turtle_of
 from server.store.fan_outs import ANY_PREDICATE
 from tests.hostile import HOSTILE
 from tests.live import CARTESIAN, LOOKUP, Server, live_server
@@ -214,6 +216,21 @@ def test_a_count_is_kept_for_the_next_query_over_the_same_store() -> None:
         bound.work(plan_of(query), None)
     assert bound.native_count.cache_info().hits == 1
     assert bound.engine_count.cache_info().misses == 1, "counted by the engine once"
+
+
+def test_a_graph_in_turtle_declares_the_prefixes_its_triples_use_and_only_those() -> None:
+    """The lane writes a DESCRIBE's Turtle in one pass with every prefix, then drops the unused
+    declarations: rdf: is not used by rdf:type (written `a`), wd: only inside a literal is kept."""
+    store = ox.Store()
+    place, kind = ox.NamedNode(f"{PLACE}kuopio"), ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    store.add(ox.Quad(place, kind, ox.NamedNode(f"{EX}City")))
+    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    store.add(ox.Quad(place, label, ox.Literal("Kuopio, see wd:Q170284", language="en")))
+    written = turtle_of(store.query(f"DESCRIBE <{PLACE}kuopio>"), prefixes("https://w3id.org/sistercities/"))
+    declared = {line.split()[1] for line in written.splitlines() if line.startswith(b"@prefix")}
+    assert declared == {b"place:", b"rdfs:", b"wd:"}
+    assert {q.triple for q in ox.parse(written, format=ox.RdfFormat.TURTLE)} == {q.triple for q in store}
+    assert turtle_of(store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o FILTER(false) }"), prefixes(EX)) == b""
 
 
 # --- Against the real server: the same answers as the workers ------------------------------------

@@ -130,6 +130,8 @@ def run_job(view: StoreView, job: Job | ExportJob, prefixes: dict[str, str], wit
         if within_cap:
             if isinstance(answer, ox.QuerySolutions) and fmt.results is not None:
                 return Answered(answer.serialize(format=fmt.results))
+            if isinstance(answer, ox.QueryTriples) and fmt.rdf == ox.RdfFormat.TURTLE:
+                return Answered(results.turtle_of(answer, prefixes))
             if isinstance(answer, ox.QueryTriples) and fmt.rdf is not None:
                 ntriples = answer.serialize(format=ox.RdfFormat.N_TRIPLES)
                 return Answered(results.triples_as(ntriples, fmt, prefixes))

@@ -98,6 +98,33 @@ def triples_as(ntriples: bytes, fmt: formats.Format, prefixes: dict[str, str]) -
     return _serialise(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES), fmt, used)
 
 
+def turtle_of(triples: Iterable[ox.Triple], prefixes: dict[str, str]) -> bytes:
+    """Turtle with the prefixes its triples use, in one native pass over them (the way through
+    N-Triples parses and writes them again: a third of a DESCRIBE's time in the lookup lane).
+    Written with every prefix, whose declarations come first; then those whose name is nowhere
+    in the triples are dropped (a name found only inside a literal keeps its declaration, which
+    is harmless)."""
+    written = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)
+    head, declarations = _declarations(tuple(prefixes.items()))
+    if not written.startswith(head):  # no triples (then nothing is written), or not as expected
+        return written
+    body = written[len(head) :]
+    return b"".join(line for line, name in declarations if name in body) + body
+
+
+@lru_cache(maxsize=16)
+def _declarations(prefixes: tuple[tuple[str, str], ...]) -> tuple[bytes, tuple[tuple[bytes, bytes], ...]]:
+    """What oxigraph writes before the first triple of Turtle with these prefixes (their order is
+    its own): the declarations, each with its name and colon, as found in the triples that use it."""
+    probe = ox.Triple(ox.NamedNode("urn:x:s"), ox.NamedNode("urn:x:p"), ox.NamedNode("urn:x:o"))
+    written = ox.serialize([probe], format=ox.RdfFormat.TURTLE, prefixes=dict(prefixes))
+    head = written[: written.rstrip(b"\n").rfind(b"\n") + 1]
+    declarations = head.splitlines(keepends=True)
+    if not all(line.startswith(b"@prefix ") and b":" in line for line in declarations):
+        return b"\0", ()  # a head never written: every answer is left as written
+    return head, tuple((line, line[len(b"@prefix ") : line.index(b":") + 1]) for line in declarations)
+
+
 @lru_cache(maxsize=16)
 def _needles(prefixes: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, bytes], ...]:
     return tuple((p, ns, b"<" + ns.encode()) for p, ns in prefixes)
