@@ -105,12 +105,9 @@ class DirectQueries:
         """The answer as the endpoint gives it, with what the middleware would add."""
         try:
             response = await run_query(request, protocol, fmt)
-        except EngineError as error:
-            response = problem_response(request, from_engine_error(error))
-        except HTTPProblem as problem:
-            response = problem_response(request, problem)
-        self.add_middleware_headers(response, has_origin(request.scope), len(response.body) >= GZIP_MINIMUM)
-        return response
+        except (EngineError, HTTPProblem) as error:
+            response = refusal(request, error)
+        return self.as_middleware_leaves(response, request.scope)
 
     async def send_answer(self, request: Request, query: QueryRequest, send: Send) -> None:
         """The answer sent at once, with headers made once for all answers alike (the endpoint's
@@ -118,9 +115,7 @@ class DirectQueries:
         try:
             version, answer = await evaluated(services(request).engine, query)
         except (EngineError, HTTPProblem) as error:
-            problem = from_engine_error(error) if isinstance(error, EngineError) else error
-            response = problem_response(request, problem)
-            self.add_middleware_headers(response, has_origin(request.scope), len(response.body) >= GZIP_MINIMUM)
+            response = self.as_middleware_leaves(refusal(request, error), request.scope)
             await response(request.scope, request.receive, send)
             return
         flags = (answer.truncated, answer.max_rows, answer.cached, answer.in_lane)
@@ -140,6 +135,11 @@ class DirectQueries:
         set_headers(response, representation_headers(version, fmt.key, headers=ANSWER_CACHING))
         self.add_middleware_headers(response, origin, big)
         return [(name, value) for name, value in response.raw_headers if name != b"content-length"]
+
+    def as_middleware_leaves(self, response: Response, scope: Scope) -> Response:
+        """A built response with what the middleware would add to it for this request."""
+        self.add_middleware_headers(response, has_origin(scope), len(response.body) >= GZIP_MINIMUM)
+        return response
 
     def add_middleware_headers(self, response: Response, origin: bool, big: bool) -> None:
         """What gzip (a client that does not accept it), CORS and the security headers add, in
@@ -165,6 +165,11 @@ async def evaluated(engine: QueryEngine, query: QueryRequest) -> tuple[DataVersi
             break
         version, answer = latest, await engine.execute(query)
     return version, answer
+
+
+def refusal(request: Request, error: EngineError | HTTPProblem) -> Response:
+    """The problem the endpoint answers for an engine's error or a refusal."""
+    return problem_response(request, from_engine_error(error) if isinstance(error, EngineError) else error)
 
 
 def request_header(scope: Scope, name: bytes) -> bytes | None:
