@@ -1821,16 +1821,20 @@ def measure_kinds_alone(setup: DatasetSetup, args: argparse.Namespace, targets: 
         for target in measured:
             load(target, warmup, list(range(len(warmup))), ALONE_CONCURRENCY, args.max_seconds)
         runs = in_alternating_rounds(measured, workload, ALONE_CONCURRENCY, args)
-        figures[kind] = {name: alone_figures(merge(results)) for name, results in runs.items()}
+        figures[kind] = {name: alone_figures(results) for name, results in runs.items()}
         shown = ", ".join(f"{name} {f['throughput_rps']:.0f}" for name, f in figures[kind].items())
         log(f"[{setup.name}] {kind} alone, c={ALONE_CONCURRENCY}, requests per second: {shown}")
     return {"concurrency": ALONE_CONCURRENCY, "requests": args.requests, "kinds": figures}
 
 
-def alone_figures(run: RunResult) -> dict:
+def alone_figures(rounds: list[RunResult]) -> dict:
+    """A kind's figures on one server over all rounds, and its throughput in each round (in the
+    order the rounds ran): how far one round's figure lies from another's."""
+    run = merge(rounds)
     n = max(1, len(run.latencies))
     return summarise(run.latencies) | {
         "throughput_rps": round(len(run.latencies) / run.wall, 2),
+        "round_throughputs_rps": [round(len(r.latencies) / r.wall, 2) for r in rounds],
         "errors": run.errors,
         "cpu_ms_per_request": ms(sum(run.cpu.values()) / n),
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -229,16 +230,21 @@ def issue_targets(peer_figures: dict, cache_on: bool, alone: dict | None = None)
     rows = figures.get("rows", {})
     marks = []
 
-    def mark(what: str, value: float | None, goal: float, why_not: str = "") -> None:
+    def mark(what: str, value: float | None, goal: float, why_not: str = "", rounds: Sequence[float] = ()) -> None:
         entry = {"what": what, "value": value, "goal": f">= {goal}", "verdict": verdict(value, goal)}
         if value is None and why_not:
             entry["why_not_measured"] = why_not
+        if len(rounds) > 1:
+            entry["rounds"] = [min(rounds), max(rounds)]
+            entry["rounds_straddle_goal"] = min(rounds) < goal <= max(rounds)
         marks.append(entry)
 
     mix = rows.get("mix", {})
     for kind in LIGHT_KINDS:
         if alone is not None and kind in alone:
-            mark(f"{kind} alone: ours / oxigraph serve, c=8", ratio_of(alone[kind], "ours", "oxigraph"), LIGHT_TARGET)
+            rounds = round_ratios(alone[kind], "ours", "oxigraph")
+            what = f"{kind} alone: ours / oxigraph serve, c=8"
+            mark(what, ratio_of(alone[kind], "ours", "oxigraph"), LIGHT_TARGET, rounds=rounds)
         elif kind in rows:
             estimate = ratio_of(rows[kind], "ours", "oxigraph")
             mark(f"{kind} within the mix (estimated): ours / oxigraph serve, c=8", estimate, LIGHT_TARGET)
@@ -254,17 +260,35 @@ def issue_targets(peer_figures: dict, cache_on: bool, alone: dict | None = None)
     return marks
 
 
+def round_ratios(figures: dict, a: str, b: str) -> list[float]:
+    """Ours / theirs in each round of a kind on its own: the rounds alternate the servers' order,
+    so round i of one server ran beside round i of the other (none in older results files)."""
+    ours = figures.get(a, {}).get("round_throughputs_rps", [])
+    theirs = figures.get(b, {}).get("round_throughputs_rps", [])
+    return [round(x / y, 3) for x, y in zip(ours, theirs, strict=False) if y]
+
+
+def spread(mark: dict) -> str:
+    """The rounds' range of a target's ratio, and whether they lie on both sides of the goal."""
+    if "rounds" not in mark:
+        return ""
+    low, high = mark["rounds"]
+    text = f", rounds {fmt(low, 3)}-{fmt(high, 3)}"
+    return text + ("; the rounds lie on both sides of the target" if mark["rounds_straddle_goal"] else "")
+
+
 def print_targets(marks: list[dict], out) -> None:
     for m in marks:
         extra = f" [{m['why_not_measured']}]" if "why_not_measured" in m else ""
-        out.write(f"  {m['verdict']}: {m['what']} = {fmt(m['value'], 3)} (target {m['goal']}){extra}\n")
+        out.write(f"  {m['verdict']}: {m['what']} = {fmt(m['value'], 3)} (target {m['goal']}{spread(m)}){extra}\n")
 
 
 def markdown_targets(marks: list[dict]) -> list[str]:
     lines = [""]
     for m in marks:
         extra = f" ({m['why_not_measured']})" if "why_not_measured" in m else ""
-        lines.append(f"- **{m['verdict']}**: {m['what']} = {fmt(m['value'], 3)} (target {m['goal']}){extra}")
+        value = f"{fmt(m['value'], 3)} (target {m['goal']}{spread(m)})"
+        lines.append(f"- **{m['verdict']}**: {m['what']} = {value}{extra}")
     return lines
 
 
