@@ -1837,6 +1837,8 @@ def alone_figures(rounds: list[RunResult]) -> dict:
         "round_throughputs_rps": [round(len(r.latencies) / r.wall, 2) for r in rounds],
         "errors": run.errors,
         "cpu_ms_per_request": ms(sum(run.cpu.values()) / n),
+        "client_cpu_ms_per_request": ms(run.client_cpu / n),
+        "other_processes_cpu_pct": round(100 * run.foreign_cpu / (run.wall * (os.cpu_count() or 1)), 1),
     }
 
 

@@ -205,6 +205,19 @@ def print_kinds_alone(alone: dict, out) -> None:
     for cells in rows:
         out.write(f"      {cells[0]:<13}" + "".join(f" {c:>22}" for c in cells[1:-3]))
         out.write(f" {cells[-3]:>9} {cells[-2]:>9}  {cells[-1]}\n")
+    if others_during(alone):
+        out.write(f"      {others_sentence(alone)}\n")
+
+
+def others_during(alone: dict) -> dict[str, float]:
+    """Per server, the largest share of the CPUs that processes other than it and the client took
+    during its runs of a light kind (Virtuoso's, for our server over it); none in older files."""
+    busiest: dict[str, float] = {}
+    for figures in alone["kinds"].values():
+        for name, entry in figures.items():
+            if "other_processes_cpu_pct" in entry:
+                busiest[name] = max(busiest.get(name, 0.0), entry["other_processes_cpu_pct"])
+    return busiest
 
 
 def markdown_kinds_alone(alone: dict) -> list[str]:
@@ -213,7 +226,17 @@ def markdown_kinds_alone(alone: dict) -> list[str]:
     lines.append("| kind | " + " | ".join(names) + " | ours / oxigraph | ours / Virtuoso | CPU ms per request |")
     lines.append("|---|" + "---:|" * (len(names) + 3))
     lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    if others_during(alone):
+        sentence = others_sentence(alone)
+        lines.append(f"\n{sentence[0].upper()}{sentence[1:]}.")
     return lines
+
+
+def others_sentence(alone: dict) -> str:
+    busiest = others_during(alone)
+    shares = ", ".join(f"{name} {fmt(share, 1)}%" for name, share in busiest.items())
+    text = f"other processes used at most, in any kind's runs of each server: {shares} of the CPUs"
+    return text + (" (for ours over Virtuoso, Virtuoso among them)" if "ours over virtuoso" in busiest else "")
 
 
 def verdict(value: float | None, goal: float) -> str:
