@@ -284,8 +284,8 @@ def issue_targets(peer_figures: dict, cache_on: bool, alone: dict | None = None)
 
 
 def round_ratios(figures: dict, a: str, b: str) -> list[float]:
-    """Ours / theirs in each round of a kind on its own: the rounds alternate the servers' order,
-    so round i of one server ran beside round i of the other (none in older results files)."""
+    """a's throughput over b's in each round of a kind on its own: the rounds alternate the
+    servers' order, so round i of one ran beside round i of the other (none in older results files)."""
     ours = figures.get(a, {}).get("round_throughputs_rps", [])
     theirs = figures.get(b, {}).get("round_throughputs_rps", [])
     return [round(x / y, 3) for x, y in zip(ours, theirs, strict=False) if y]
