@@ -823,6 +823,10 @@ class RunResult:
         """CPU seconds used during the run by processes that are neither the server nor the client."""
         return max(0.0, self.machine_busy - sum(self.cpu.values()) - self.client_cpu)
 
+    def share_of_cpus(self, seconds: float) -> float:
+        """CPU seconds as a percentage of what the machine's CPUs had during the run."""
+        return round(100 * seconds / (self.wall * (os.cpu_count() or 1)), 1)
+
 
 def load(
     target: Target, workload: list[Request], indices: list[int], concurrency: int, max_seconds: float
@@ -1435,9 +1439,7 @@ def bench_pages(
         per_concurrency[str(concurrency)] = {
             "rows": page_rows(runs, applies),
             "stopped_early": any(r.stopped_early for by in runs.values() for r in by.values()),
-            "other_processes_cpu_pct": round(100 * every.foreign_cpu / (every.wall * (os.cpu_count() or 1)), 1)
-            if every and every.wall
-            else None,
+            "other_processes_cpu_pct": every.share_of_cpus(every.foreign_cpu) if every and every.wall else None,
         }
     return {
         "requests_per_kind": {name: len(indices) for name, indices in group_by_kind(workload).items()},
@@ -1758,10 +1760,8 @@ def measure_mix(
             "repeated_requests": repeats[str(concurrency)],
             # Share of the machine's CPUs that other processes (or the hypervisor) took during the
             # runs: a check that the comparison was not disturbed.
-            "other_processes_cpu_pct": {
-                r.target: round(100 * r.foreign_cpu / (r.wall * (os.cpu_count() or 1)), 1) for r in (ours, theirs)
-            },
-            "steal_pct": {r.target: round(100 * r.steal / (r.wall * (os.cpu_count() or 1)), 1) for r in (ours, theirs)},
+            "other_processes_cpu_pct": {r.target: r.share_of_cpus(r.foreign_cpu) for r in (ours, theirs)},
+            "steal_pct": {r.target: r.share_of_cpus(r.steal) for r in (ours, theirs)},
             "cpu_ms_per_request": {
                 "ours_main": ms(ours.cpu["main"] / max(1, len(ours.latencies))),
                 "ours_workers": ms(ours.cpu["children"] / max(1, len(ours.latencies))),
@@ -1838,7 +1838,7 @@ def alone_figures(rounds: list[RunResult]) -> dict:
         "errors": run.errors,
         "cpu_ms_per_request": ms(sum(run.cpu.values()) / n),
         "client_cpu_ms_per_request": ms(run.client_cpu / n),
-        "other_processes_cpu_pct": round(100 * run.foreign_cpu / (run.wall * (os.cpu_count() or 1)), 1),
+        "other_processes_cpu_pct": run.share_of_cpus(run.foreign_cpu),
     }
 
 

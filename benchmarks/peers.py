@@ -205,8 +205,9 @@ def print_kinds_alone(alone: dict, out) -> None:
     for cells in rows:
         out.write(f"      {cells[0]:<13}" + "".join(f" {c:>22}" for c in cells[1:-3]))
         out.write(f" {cells[-3]:>9} {cells[-2]:>9}  {cells[-1]}\n")
-    if others_during(alone):
-        out.write(f"      {others_sentence(alone)}\n")
+    sentence = others_sentence(alone)
+    if sentence:
+        out.write(f"      {sentence}\n")
 
 
 def others_during(alone: dict) -> dict[str, float]:
@@ -226,14 +227,17 @@ def markdown_kinds_alone(alone: dict) -> list[str]:
     lines.append("| kind | " + " | ".join(names) + " | ours / oxigraph | ours / Virtuoso | CPU ms per request |")
     lines.append("|---|" + "---:|" * (len(names) + 3))
     lines += ["| " + " | ".join(cells) + " |" for cells in rows]
-    if others_during(alone):
-        sentence = others_sentence(alone)
+    sentence = others_sentence(alone)
+    if sentence:
         lines.append(f"\n{sentence[0].upper()}{sentence[1:]}.")
     return lines
 
 
 def others_sentence(alone: dict) -> str:
+    """The largest shares of others_during, as a sentence; empty for older results files."""
     busiest = others_during(alone)
+    if not busiest:
+        return ""
     shares = ", ".join(f"{name} {fmt(share, 1)}%" for name, share in busiest.items())
     text = f"other processes used at most, in any kind's runs of each server: {shares} of the CPUs"
     return text + (" (for ours over Virtuoso, Virtuoso among them)" if "ours over virtuoso" in busiest else "")
@@ -288,7 +292,7 @@ def round_ratios(figures: dict, a: str, b: str) -> list[float]:
     servers' order, so round i of one ran beside round i of the other (none in older results files)."""
     ours = figures.get(a, {}).get("round_throughputs_rps", [])
     theirs = figures.get(b, {}).get("round_throughputs_rps", [])
-    return [round(x / y, 3) for x, y in zip(ours, theirs, strict=False) if y]
+    return [r for x, y in zip(ours, theirs, strict=False) if (r := ratio(x, y)) is not None]
 
 
 def spread(mark: dict) -> str:
