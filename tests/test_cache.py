@@ -17,7 +17,8 @@ import pytest
 
 from server import formats
 from server.query.cache import CachingEngine, with_cache
-from server.query.engine import DataVersion, QueryAnswer, QueryRequest, QuerySyntaxError
+from server.query.engine import AtOnce, DataVersion, QueryAnswer, QueryRequest, QuerySyntaxError
+from server.query.jobs import Job, answer_of, run_job
 from server.query.local import LocalEngine
 from tests.live import live_server
 
@@ -52,6 +53,30 @@ def test_a_repeated_query_is_evaluated_once() -> None:
     assert second.body == first.body
     assert (first.cached, second.cached) == (False, True)
     assert (cache.figures()["hits"], cache.figures()["misses"]) == (1, 1)
+
+
+class AnswersAtOnce(InProcessEngine):
+    """As if every query were a bounded lookup the HTTP process answers at once."""
+
+    def answer_at_once(self, request: QueryRequest) -> AtOnce | None:
+        def evaluated() -> QueryAnswer:
+            self.evaluations += 1
+            return answer_of(run_job(self.view, Job.of(request, self.max_rows), self.prefixes), request, self.max_rows)
+
+        return AtOnce(self.version, evaluated)
+
+
+def test_an_answer_given_at_once_is_remembered_as_one_given_the_waiting_way() -> None:
+    """The shortcut's way (answer_at_once) and execute share the remembered answers."""
+    inner = AnswersAtOnce()
+    inner.add(3, "v1")
+    cache = CachingEngine(inner, 1_000_000)
+    first = cache.answer_at_once(COUNT).answer()
+    second = cache.answer_at_once(COUNT).answer()
+    waited = asyncio.run(cache.execute(COUNT))
+    assert inner.evaluations == 1
+    assert first.body == second.body == waited.body
+    assert (first.cached, second.cached, waited.cached) == (False, True, True)
 
 
 def test_another_format_or_graph_or_row_cap_is_another_answer() -> None:

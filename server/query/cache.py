@@ -15,13 +15,14 @@ neither are failures: a query that timed out is tried again next time.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from server import formats
-from server.query.engine import DataVersion, QueryAnswer, QueryEngine, QueryRequest
+from server.query.engine import AtOnce, DataVersion, QueryAnswer, QueryEngine, QueryRequest
 
 # The version tag, then everything that makes one request's answer differ from another's (a
 # client's query sees fewer graphs than the same query asked by the server itself).
@@ -119,12 +120,34 @@ class CachingEngine:
         if version.tag is None:
             return await self.engine.execute(request)
         key = cache_key(version.tag, request)
-        remembered = self._answers.get(key)
+        remembered = self.remembered(key)
         if remembered is not None:
-            return dataclasses.replace(remembered, cached=True, in_lane=False)
+            return remembered
         answer = await self.engine.execute(request)
         self._answers.put(key, answer)
         return answer
+
+    def answer_at_once(self, request: QueryRequest) -> AtOnce | None:
+        """What the engine answers at once, from memory when it is remembered (only those: an
+        answer remembered for a query the engine would send to a worker is given the waiting way)."""
+        at_once = self.engine.answer_at_once(request)
+        if at_once is None or at_once.version.tag is None:
+            return at_once
+        key = cache_key(at_once.version.tag, request)
+        return AtOnce(at_once.version, functools.partial(self._remembered_or_answered, key, at_once.answer))
+
+    def remembered(self, key: Key) -> QueryAnswer | None:
+        """The answer remembered under the key, marked as such."""
+        remembered = self._answers.get(key)
+        return dataclasses.replace(remembered, cached=True, in_lane=False) if remembered is not None else None
+
+    def _remembered_or_answered(self, key: Key, answer: Callable[[], QueryAnswer]) -> QueryAnswer:
+        remembered = self.remembered(key)
+        if remembered is not None:
+            return remembered
+        fresh = answer()
+        self._answers.put(key, fresh)
+        return fresh
 
     def figures(self) -> dict[str, int]:
         """For monitoring: how often the cache answered, and how full it is."""

@@ -12,6 +12,7 @@ and a remote store sends them over HTTP, so no result is ever rebuilt row by row
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -63,6 +64,15 @@ class DataVersion:
     tag: str | None
     modified: datetime | None
     home: str | None = None
+
+
+@dataclass(frozen=True)
+class AtOnce:
+    """A query the engine can answer in the calling thread without waiting, over `version`:
+    `answer()` evaluates it (see QueryEngine.answer_at_once)."""
+
+    version: DataVersion
+    answer: Callable[[], QueryAnswer]
 
 
 class EngineError(Exception):
@@ -147,6 +157,13 @@ class QueryEngine(Protocol):
     async def execute(self, request: QueryRequest) -> QueryAnswer: ...
 
     async def data_version(self) -> DataVersion: ...
+
+    def answer_at_once(self, request: QueryRequest) -> AtOnce | None:
+        """The request as one to answer here and now, if it needs no waiting at all (a bounded
+        lookup over the data version being served, an answer remembered); None otherwise, and
+        `execute` answers it. Deciding costs no evaluation, so that the caller may count the
+        request (rate limits) between deciding and answering."""
+        ...
 
     async def export(self, fmt: formats.Format, path: Path, left_out: tuple[str, ...] = ()) -> None:
         """Write the whole dataset to a file: the merge, or every graph (but those left out) for

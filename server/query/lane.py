@@ -25,6 +25,7 @@ import functools
 import itertools
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -307,6 +308,16 @@ class LookupLane:
         """Answer over the store of another data version (`key`), with the fan-outs its build
         counted if it has them; the previous one is dropped."""
         self._lanes = {key: StoreLane(view, self.budget, self.prefixes, self.counter, counted)}
+
+    def at_once(
+        self, lane: StoreLane, plan: Plan, request: QueryRequest, max_rows: int
+    ) -> Callable[[], QueryAnswer] | None:
+        """The answer to evaluate in the caller's thread, when the work is small enough for the
+        event loop itself; None otherwise."""
+        work = lane.work(plan, request)
+        if work is None or work > INLINE_WORK:
+            return None
+        return functools.partial(lane.answer, request, max_rows, work)
 
     async def answer(self, lane: StoreLane, plan: Plan, request: QueryRequest, max_rows: int) -> QueryAnswer | None:
         """The answer, or None when the query is not bounded over this store. Small work is done

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from server import formats
-from server.query.engine import DataVersion, QueryAnswer, QueryFailed, QueryRequest
+from server.query.engine import AtOnce, DataVersion, QueryAnswer, QueryFailed, QueryRequest
 from server.query.jobs import Answered, ExportJob, Job, StoreView, answer_of, run_job
 
 UNKNOWN_VERSION = DataVersion(None, None)
@@ -49,6 +49,9 @@ class LocalEngine:
 
     async def data_version(self) -> DataVersion:
         return self.version
+
+    def answer_at_once(self, request: QueryRequest) -> AtOnce | None:
+        return None  # the program's own queries, which have no time limit to keep
 
     async def execute(self, request: QueryRequest) -> QueryAnswer:
         max_rows = request.max_rows or self.max_rows

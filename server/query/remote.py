@@ -34,6 +34,7 @@ from server.namespaces import DCT, OWL
 from server.query import results
 from server.query.engine import (
     EXPORT_TIMEOUT,
+    AtOnce,
     DataVersion,
     EngineUnavailable,
     QueryAnswer,
@@ -112,6 +113,9 @@ class RemoteEngine:
         await self.wire.close()
         if self.client is not None:
             await self.client.aclose()
+
+    def answer_at_once(self, request: QueryRequest) -> AtOnce | None:
+        return None  # every answer comes over the network
 
     async def execute(self, request: QueryRequest) -> QueryAnswer:
         if not request.internal:

@@ -42,6 +42,7 @@ from pathlib import Path
 from server import formats
 from server.query.engine import (
     EXPORT_TIMEOUT,
+    AtOnce,
     ClientOverShare,
     DataVersion,
     EngineBusy,
@@ -307,6 +308,17 @@ class WorkerPool:
         reply = await self._run(Job.of(request, max_rows), self.query_timeout, request.internal, request.client)
         return answer_of(reply, request, max_rows)
 
+    def answer_at_once(self, request: QueryRequest) -> AtOnce | None:
+        """A small bounded lookup over the version being served, when its lane is open and that
+        version is still the live one."""
+        if self.lane is None or not self._serving_the_live_build() or (plan := self.lane.plan(request)) is None:
+            return None
+        generation = self.serving.generation
+        lane = self.lane.current(generation.key)
+        max_rows = request.max_rows or self.max_rows
+        answer = self.lane.at_once(lane, plan, request, max_rows) if lane is not None else None
+        return AtOnce(generation.version, answer) if answer is not None else None
+
     async def _in_lane(self, request: QueryRequest, max_rows: int) -> QueryAnswer | None:
         """The answer from the lookup lane, when the query is a bounded lookup and the lane has the
         store of the version being served; None otherwise."""
@@ -348,7 +360,7 @@ class WorkerPool:
 
     async def _follow_live_build(self) -> None:
         """Switch to another live build, if a load has made one live since the last look."""
-        if self.location is None or time.monotonic() - self._checked < self.check_seconds:
+        if not self._live_build_check_due():
             return
         self._checked = time.monotonic()
         marker = self.location.marker()
@@ -368,6 +380,19 @@ class WorkerPool:
             task = asyncio.get_running_loop().create_task(old.pool.retire(self.query_timeout))
             self._retired.add(task)
             task.add_done_callback(self._retired.discard)
+
+    def _live_build_check_due(self) -> bool:
+        return self.location is not None and time.monotonic() - self._checked >= self.check_seconds
+
+    def _serving_the_live_build(self) -> bool:
+        """Whether the version served is the live one, as a look that waits for nothing tells: a
+        look when one is due (a stat), a build gone live since left to `_follow_live_build`."""
+        if not self._live_build_check_due():
+            return True
+        if self.location.marker() != self._marker:
+            return False
+        self._checked = time.monotonic()
+        return True
 
     async def _run(self, job: Job | ExportJob, timeout: float, internal: bool, client: str | None) -> Reply:
         """Run a job in a free slot of a worker; a worker still busy with it at the time limit is killed."""
