@@ -21,8 +21,11 @@ import os
 import struct
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from server.web.coalescing import JoinedWritesProtocol
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+from server.web.shortcut_protocol import ShortcutProtocol
 
 SHARES_ENVIRONMENT = "SISTERCITIES_CONNECTION_SHARES"
 SLOT = struct.Struct("qq")  # (pid, open connections) of one HTTP process
@@ -136,8 +139,9 @@ def connection_shares() -> ConnectionShares | None:
     return _shares[0]
 
 
-class BalancedProtocol(JoinedWritesProtocol):
-    """uvicorn's httptools protocol with joined writes (server.web.coalescing), counting this
+class BalancedProtocol(ShortcutProtocol):
+    """uvicorn's httptools protocol with joined writes (server.web.coalescing) and the
+    application's shortcut (server.web.shortcut), counting this
     process's connections and closing one after its response while the process holds more than
     its share."""
 
@@ -153,9 +157,10 @@ class BalancedProtocol(JoinedWritesProtocol):
         if (shares := connection_shares()) is not None:
             shares.closed(self.told_to_close)
 
-    def on_headers_complete(self) -> None:
-        super().on_headers_complete()
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        """Decided as a request's cycle starts, before the shortcut or the application answers."""
         shares = connection_shares()
-        if shares is not None and self.cycle.keep_alive and shares.should_close_one():
-            self.cycle.keep_alive = False  # uvicorn then sends `connection: close` and closes
+        if shares is not None and cycle.keep_alive and shares.should_close_one():
+            cycle.keep_alive = False  # uvicorn then sends `connection: close` and closes
             self.told_to_close = True
+        super()._start_asgi_task(cycle, app)

@@ -1,0 +1,27 @@
+"""Answers given in the HTTP protocol's own callback, without starting an ASGI task.
+
+For every request uvicorn makes an asyncio task that runs the application, and the application
+answers with ASGI messages; for a point lookup, which pyoxigraph answers in tens of microseconds,
+that machinery and the application's general path cost several times the lookup itself
+(docs/benchmarks.md). So an application may offer a `Shortcut` in its lifespan state (the ASGI
+lifespan's own way to hand state to the server, which uvicorn gives to each connection), which
+the HTTP protocol (server.web.shortcut_protocol) asks first for each request, and whose answers
+it sends without starting the application.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from starlette.types import Scope
+
+STATE_KEY = "sistercities.shortcut"  # where the application's lifespan state holds its shortcut
+
+Headers = list[tuple[bytes, bytes]]
+
+
+class Shortcut(Protocol):
+    def __call__(self, scope: Scope) -> tuple[Headers, bytes] | None:
+        """A 200 answer's headers (but the server's own, Date) and body, given at once; None
+        to leave the request to the application. It must not wait for anything."""
+        ...
