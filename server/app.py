@@ -47,6 +47,8 @@ from server.web.ratelimit import RateLimits
 from server.web.rendered import RenderedCache
 from server.web.security import SecurityHeaders
 from server.web.services import Services, services
+from server.web.shortcut import STATE_KEY as SHORTCUT
+from server.web.shortcut import Shortcut
 from server.web.static import CachedStaticFiles
 from server.web.supplements import Supplements
 from server.web.templating import make_templates
@@ -60,10 +62,12 @@ READ = ["GET", "HEAD"]
 
 
 async def health(request: Request) -> Response:
-    """Liveness for load balancers and monitoring, with this process's caches' figures."""
+    """Liveness for load balancers and monitoring, with this process's figures: its caches', and
+    how many lookups its HTTP protocol answered at once."""
     shared = services(request)
     engine = shared.engine
     body = {"status": "ok", "software": __version__, "data": (await engine.data_version()).tag}
+    body["lookups_answered_at_once"] = request.app.direct.answered_at_once  # server.web.shortcut
     if isinstance(engine, CachingEngine):
         body["result_cache"] = engine.figures()
     if shared.rendered.enabled:
@@ -136,7 +140,7 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> Site:
     (tests, benchmarks and `sistercities get` bring their own)."""
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Shortcut]]:
         preload_into_new_processes(settings.workers_malloc)  # before any worker process is started
         shared.start(engine or make_engine(settings))
         validation_service = shared.get(ValidationService)
@@ -144,16 +148,17 @@ def create_app(settings: Settings, engine: QueryEngine | None = None) -> Site:
         validation_started = asyncio.create_task(validation_service.start())
         await shared.engine.start()
         warming = asyncio.create_task(warm_up(app, shared))
-        try:
-            yield
+        try:  # the server's HTTP protocol asks the shortcut first (server.web.shortcut)
+            yield {SHORTCUT: functools.partial(direct.at_once, shared.engine)}
         finally:
             warming.cancel()
             validation_started.cancel()
             await asyncio.gather(shared.engine.close(), validation_service.close())
 
     rates = RateLimits(settings)  # one count of each client, whichever way its request goes
+    direct = direct_queries(settings, rates)
     app = Site(
-        direct_queries(settings, rates),
+        direct,
         title="Sister Cities Linked Data",
         version=__version__,
         lifespan=lifespan,

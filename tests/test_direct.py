@@ -8,11 +8,13 @@ answers compared.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from server.query.engine import AtOnce, DataVersion, QueryAnswer, QueryRequest
 from server.running import Server, live_server
 from server.settings import Settings
 from server.sparql.direct import DirectQueries, accepts_gzip
@@ -79,6 +81,31 @@ def test_both_ways_give_the_same_answer(client: httpx.Client, name: str) -> None
     assert direct.content == general.content
     assert comparable(direct) == comparable(general)
     assert "content-encoding" not in direct.headers
+
+
+def test_a_lookup_is_answered_at_once_by_the_protocol_as_the_other_ways_answer_it(client: httpx.Client) -> None:
+    """A bounded lookup from a client that does not accept gzip is answered by the HTTP protocol
+    itself (server.web.shortcut), which /health counts; the same lookup with a format parameter
+    goes the direct layer's ASGI way, and with gzip the general way: all three answers alike."""
+    lookup, accept = "SELECT ?p ?o WHERE { <http://x.example/a> ?p ?o }", {"Accept": "application/sparql-results+json"}
+    wait_for_the_lookup_lane(client, lookup)
+    before = client.get("/health").json()["lookups_answered_at_once"]
+    at_once = client.get("/sparql", params={"query": lookup}, headers={**accept, **DIRECT})
+    asgi = client.get("/sparql", params={"query": lookup, "format": "json"}, headers={**accept, **DIRECT})
+    general = client.get("/sparql", params={"query": lookup}, headers={**accept, **GENERAL})
+    assert client.get("/health").json()["lookups_answered_at_once"] == before + 1
+    assert at_once.status_code == asgi.status_code == general.status_code == 200
+    assert at_once.content == asgi.content == general.content
+    assert comparable(at_once) == comparable(asgi) == comparable(general)
+    assert at_once.headers["server-timing"].startswith("lane")
+
+
+def wait_for_the_lookup_lane(client: httpx.Client, lookup: str) -> None:
+    """The lane opens in the background after a start; until then lookups go to the workers."""
+    deadline = time.monotonic() + 60
+    while "server-timing" not in client.get("/sparql", params={"query": lookup}, headers=GENERAL).headers:
+        assert time.monotonic() < deadline, "the lookup lane did not open"
+        time.sleep(0.1)
 
 
 def test_a_conditional_request_is_answered_304_both_ways(client: httpx.Client) -> None:
@@ -157,3 +184,36 @@ def test_what_the_direct_layer_takes_and_what_it_leaves() -> None:
     assert not direct.takes(scope(query=b"query=" + b"x" * 200))  # 414, answered by the guards
     assert not direct.takes(scope(query=b"query=%FF"))  # not UTF-8: 400, answered by the guards
     assert accepts_gzip(scope(accept_encoding="br, gzip")) and not accepts_gzip(scope(accept_encoding="identity"))
+
+
+class AnswersAskAtOnce:
+    """An engine that answers ASK queries at once and would make any other query wait."""
+
+    def answer_at_once(self, request: QueryRequest) -> AtOnce | None:
+        if not request.query.startswith("ASK"):
+            return None
+        return AtOnce(DataVersion("v1", None), lambda: QueryAnswer(b'{"boolean":true}', request.result_format))
+
+
+def test_the_protocol_gets_an_answer_only_for_a_plain_lookup_the_engine_answers_at_once() -> None:
+    """What the shortcut (server.web.shortcut) is given: nothing for a request the other ways
+    read differently (another parameter, the UI, validators, gzip), nor for a query that must
+    wait; and a request is counted against the rate limit only when it is answered there."""
+    settings = Settings(query_rate_limit=2, rate_limit_window=60)
+    direct = DirectQueries(settings=settings, rates=RateLimits(settings), cors_headers={})
+    engine, json = AnswersAskAtOnce(), "application/sparql-results+json"
+    for declined in (
+        scope(query=b"query=ASK%7B%7D&format=json", accept=json),
+        scope(accept="text/html"),
+        scope(accept=json, if_none_match='W/"v1-json"'),
+        scope(accept=json, accept_encoding="gzip"),
+        scope(query=b"query=SELECT%20*%7B%7D", accept=json),
+        scope(query=b"query=SELECT%20*%7B%7D", accept=json),
+    ):
+        assert direct.at_once(engine, declined) is None
+    answers = [direct.at_once(engine, scope(accept=json)) for _ in range(3)]
+    assert answers[2] is None  # the third within the window: refused, the general way says so (429)
+    headers, body = answers[0]
+    assert body == b'{"boolean":true}' and headers[0] == (b"content-length", b"16")
+    assert (b"content-type", json.encode()) in headers
+    assert direct.answered_at_once == 2

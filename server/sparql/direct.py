@@ -12,10 +12,15 @@ format, the answer's flags, an Origin, its size against gzip's threshold): they 
 for each such combination, by the endpoint's own functions, and the answer is sent with them
 without building a Response. A request with validators goes through `run_query` (its 304s).
 
+Before either, the HTTP protocol itself asks `at_once` (server.web.shortcut): a lookup that names
+nothing but its query, and that the engine answers without waiting (a small bounded lookup in
+the lane), is answered there with the same headers, without an ASGI task or messages; whatever
+`at_once` declines comes here as before.
+
 Anything else is left, untouched, to the general stack: another method or path, a request
 without a query or with a body, a client that accepts gzip (the general stack compresses), a
 request that the guards or the protocol refuse (they refuse it there, as always), and the query
-UI (HTML). tests/test_direct.py holds the two ways to the same headers and bodies. (FastAPI's
+UI (HTML). tests/test_direct.py holds the three ways to the same headers and bodies. (FastAPI's
 OpenTelemetry instrumentation, when a deployer turns it on, sees only the general stack's requests.)
 """
 
@@ -35,17 +40,20 @@ from server.sparql.protocol import (
     ProtocolRequest,
     answer_format,
     answer_response,
+    plain_answer_format,
     query_request,
     read_protocol_request,
     run_query,
+    sole_query,
 )
 from server.web.errors import HTTPProblem, from_engine_error
 from server.web.guards import size_problem, text_problem
 from server.web.problems import problem_response
-from server.web.ratelimit import RateLimits
+from server.web.ratelimit import RateLimits, client_address
 from server.web.represent import BUILDS, encoded, representation_headers, set_headers
 from server.web.security import security_headers
 from server.web.services import services
+from server.web.shortcut import Headers
 
 GZIP_MINIMUM = 1024  # the size from which the general stack's gzip middleware handles an answer
 PATH = "/sparql"
@@ -61,6 +69,8 @@ class DirectQueries:
         self.cors_headers = cors_headers  # what CORS adds to a simple request's answer
         self.security_headers = encoded(security_headers(PATH))
         self.headers = functools.lru_cache(maxsize=HEADER_SETS)(self._headers)
+        self.endpoint = settings.iris.service("sparql")  # relative IRIs in a query resolve against it
+        self.answered_at_once = 0  # by this process, for monitoring (GET /health)
 
     async def answered(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Whether the request was answered here; if not, nothing was sent or read."""
@@ -109,6 +119,43 @@ class DirectQueries:
             response = refusal(request, error)
         return self.as_middleware_leaves(response, request.scope)
 
+    def at_once(self, engine: QueryEngine, scope: Scope) -> tuple[Headers, bytes] | None:
+        """The whole answer, for the HTTP protocol to send at once (server.web.shortcut), to a
+        plain lookup that names nothing but its query and that the engine answers without
+        waiting; None leaves the request to the ways above. The request is counted (rate limit)
+        only once it is known to be answered here, so that it is never counted twice."""
+        if not self.takes(scope) or is_conditional(scope):
+            return None
+        query = sole_query(scope["query_string"], self.settings.max_query_bytes)
+        accept = request_header(scope, b"accept")
+        fmt = self.plain_format(query, accept.decode("latin-1") if accept else None) if query is not None else None
+        if fmt is None or fmt is formats.HTML:
+            return None
+        request = QueryRequest(query, fmt, base_iri=self.endpoint, client=client_address(scope))
+        at_once = engine.answer_at_once(request)
+        if at_once is None or self.rates.wait(scope) is not None:
+            return None
+        try:
+            answer = at_once.answer()
+        except EngineError:  # not seen from a lookup that planned; the ways above report it
+            return None
+        self.answered_at_once += 1
+        return self.answer_headers(at_once.version, answer, scope), answer.body
+
+    def plain_format(self, query: str, accept: str | None) -> formats.Format | None:
+        """The format of a plain lookup's answer, or None where the endpoint would refuse it."""
+        try:
+            return plain_answer_format(query, accept, self.settings)
+        except HTTPProblem:
+            return None
+
+    def answer_headers(self, version: DataVersion, answer: QueryAnswer, scope: Scope) -> Headers:
+        """The headers of an answer, its length first."""
+        flags = (answer.truncated, answer.max_rows, answer.cached, answer.in_lane)
+        big = len(answer.body) >= GZIP_MINIMUM
+        headers = self.headers(version, answer.result_format, flags, has_origin(scope), big)
+        return [(b"content-length", str(len(answer.body)).encode()), *headers]
+
     async def send_answer(self, request: Request, query: QueryRequest, send: Send) -> None:
         """The answer sent at once, with headers made once for all answers alike (the endpoint's
         way builds and rewrites a Response for each: a fifth of a lookup's time in the app)."""
@@ -118,11 +165,8 @@ class DirectQueries:
             response = self.as_middleware_leaves(refusal(request, error), request.scope)
             await response(request.scope, request.receive, send)
             return
-        flags = (answer.truncated, answer.max_rows, answer.cached, answer.in_lane)
-        big = len(answer.body) >= GZIP_MINIMUM
-        headers = self.headers(version, answer.result_format, flags, has_origin(request.scope), big)
-        length = (b"content-length", str(len(answer.body)).encode())
-        await send({"type": "http.response.start", "status": 200, "headers": [length, *headers]})
+        headers = self.answer_headers(version, answer, request.scope)
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
 
     def _headers(

@@ -82,6 +82,16 @@ def form_pairs(encoded: str) -> list[tuple[str, str]]:
     return list(URL.build(query_string=encoded, encoded=True).query.items())
 
 
+def sole_query(query_string: bytes, max_bytes: int) -> str | None:
+    """The query of a query string that holds nothing else (`query=...`, within the limit);
+    None for any other, which read_protocol_request reads."""
+    pairs = form_pairs(query_string.decode("latin-1"))
+    if len(pairs) != 1 or pairs[0][0] != "query":
+        return None
+    query = pairs[0][1]
+    return query if len(query.encode()) <= max_bytes else None
+
+
 async def read_protocol_request(request: Request, max_bytes: int) -> ProtocolRequest:
     """Read a query request in any of the protocol's three forms, refusing updates."""
     url_params = form_pairs(request.scope["query_string"].decode("latin-1"))
@@ -258,6 +268,12 @@ async def endpoint(request: Request) -> Response:
     if fmt is formats.HTML:
         return query_ui.render(request, protocol.query)
     return await run_query(request, protocol, fmt)
+
+
+def plain_answer_format(query: str, accept: str | None, settings: Settings) -> formats.Format:
+    """answer_format for a GET that names no format: Accept alone chooses among the query's formats."""
+    check_query(query, settings)
+    return negotiate(accept, offered_formats(query_form(query), allow_html=True))
 
 
 def answer_format(request: Request, protocol: ProtocolRequest, settings: Settings) -> formats.Format:
