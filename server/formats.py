@@ -40,6 +40,11 @@ class Format:
     # its key and media types: what SPARQLWrapper, Virtuoso's and Jena's users send.
     names: tuple[str, ...] = ()
 
+    def __hash__(self) -> int:
+        """By the key alone, which tells formats apart: formats key the memos of negotiation and
+        of answers' headers, looked up on every request, and hashing every field cost more."""
+        return hash(self.key)
+
     @property
     def media_types(self) -> tuple[str, ...]:
         return (self.media_type, *self.aliases)

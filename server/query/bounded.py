@@ -19,6 +19,7 @@ Reading is deliberately conservative: a query it does not understand is simply n
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -437,11 +438,20 @@ def shape_of(query: str) -> tuple[str, tuple[str, ...]]:
     return _CONSTANT.sub(mark, query), tuple(constants)
 
 
+@functools.lru_cache(maxsize=4096)
+def marked_pieces(text: str) -> tuple[str | int, ...]:
+    """A shape's text cut at its marks: the text between them, and in their place each mark's
+    number (a shape's terms are few and come again with every lookup of that shape)."""
+    return tuple(int(piece) if i % 2 else piece for i, piece in enumerate(_MARKED.split(text)))
+
+
 def filled_in(lookup: Lookup, ordered: list[Step], constants: tuple[str, ...]) -> tuple[Lookup, list[Step]]:
     """The lookup read from a shape, and its steps, with the shape's marks replaced by `constants`."""
 
     def fill(text: str) -> str:
-        return _MARKED.sub(lambda m: constants[int(m.group(1))], text) if MARK in text else text
+        if MARK not in text:
+            return text
+        return "".join(constants[piece] if isinstance(piece, int) else piece for piece in marked_pieces(text))
 
     def term(t: Term) -> Term:
         return (t[0], fill(t[1]))
