@@ -40,6 +40,8 @@ class Application:
         self.shortcut_saw.append((scope["path"], scope["client"][0]))
         if scope["path"] == "/broken":
             raise ValueError("a shortcut that fails")
+        if scope["path"] == "/bad-header":
+            return [(b"x-broken", b"a\r\nb"), (b"content-length", b"4")], b"fast"
         return (FAST, b"fast") if scope["path"] == "/fast" else None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -162,3 +164,14 @@ def test_the_shortcut_sees_the_client_a_trusted_proxy_names(served: tuple[str, A
     assert ("/fast", "203.0.113.7") in application.shortcut_saw
     assert ("/other", "203.0.113.7") in application.shortcut_saw
     assert ("/other", "203.0.113.7") in application.application_saw
+
+
+def test_an_answer_uvicorn_refuses_to_send_closes_the_connection(
+    served: tuple[str, Application], caplog: pytest.LogCaptureFixture
+) -> None:
+    """As uvicorn does when an application's answer breaks off: logged, and the connection closed."""
+    url, _ = served
+    with connected(url) as connection, caplog.at_level(logging.ERROR, logger="server.web.shortcut_protocol"):
+        connection.sendall(get("/bad-header"))
+        assert connection.makefile("rb").read() == b""
+    assert "the shortcut's answer to /bad-header could not be sent" in caplog.text

@@ -51,8 +51,12 @@ class ShortcutProtocol(JoinedWritesProtocol):
         if answer is None:
             return False
         headers, body = answer
-        at_once(cycle.send({"type": "http.response.start", "status": 200, "headers": headers}))
-        at_once(cycle.send({"type": "http.response.body", "body": body}))
+        try:
+            at_once(cycle.send({"type": "http.response.start", "status": 200, "headers": headers}))
+            at_once(cycle.send({"type": "http.response.body", "body": body}))
+        except RuntimeError:  # a header uvicorn refuses: as for an application, the connection closes
+            log.exception("the shortcut's answer to %s could not be sent", scope.get("path"))
+            self.transport.close()
         return True
 
     def _scope_as_application_sees_it(self, scope: Scope) -> Scope | None:
