@@ -360,12 +360,10 @@ class WorkerPool:
 
     async def _follow_live_build(self) -> None:
         """Switch to another live build, if a load has made one live since the last look."""
-        if not self._live_build_check_due():
+        if self._serving_the_live_build():
             return
         self._checked = time.monotonic()
         marker = self.location.marker()
-        if marker == self._marker:
-            return
         async with self._switching:
             live = self.location.current()
             if marker == self._marker or live is None:
@@ -381,13 +379,11 @@ class WorkerPool:
             self._retired.add(task)
             task.add_done_callback(self._retired.discard)
 
-    def _live_build_check_due(self) -> bool:
-        return self.location is not None and time.monotonic() - self._checked >= self.check_seconds
-
     def _serving_the_live_build(self) -> bool:
         """Whether the version served is the live one, as a look that waits for nothing tells: a
-        look when one is due (a stat), a build gone live since left to `_follow_live_build`."""
-        if not self._live_build_check_due():
+        look (a stat) at most every `check_seconds`; a build gone live since is for
+        `_follow_live_build` to switch to."""
+        if self.location is None or time.monotonic() - self._checked < self.check_seconds:
             return True
         if self.location.marker() != self._marker:
             return False

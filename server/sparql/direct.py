@@ -40,6 +40,7 @@ from server.sparql.protocol import (
     ProtocolRequest,
     answer_format,
     answer_response,
+    client_query,
     plain_answer_format,
     query_request,
     read_protocol_request,
@@ -49,7 +50,7 @@ from server.sparql.protocol import (
 from server.web.errors import HTTPProblem, from_engine_error
 from server.web.guards import size_problem, text_problem
 from server.web.problems import problem_response
-from server.web.ratelimit import RateLimits, client_address
+from server.web.ratelimit import RateLimits
 from server.web.represent import BUILDS, encoded, representation_headers, set_headers
 from server.web.security import security_headers
 from server.web.services import services
@@ -131,8 +132,7 @@ class DirectQueries:
         fmt = self.plain_format(query, accept.decode("latin-1") if accept else None) if query is not None else None
         if fmt is None or fmt is formats.HTML:
             return None
-        request = QueryRequest(query, fmt, base_iri=self.endpoint, client=client_address(scope))
-        at_once = engine.answer_at_once(request)
+        at_once = engine.answer_at_once(client_query(query, fmt, self.endpoint, scope))
         if at_once is None or self.rates.wait(scope) is not None:
             return None
         try:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 from yarl import URL
 
 from server import formats
@@ -219,11 +220,24 @@ ANSWER_CACHING = {"Cache-Control": "public, no-cache"}
 
 
 def query_request(request: Request, protocol: ProtocolRequest, fmt: formats.Format) -> QueryRequest:
-    """What the engine is asked: the query over the protocol's dataset, relative IRIs resolved
-    against the endpoint, the client named for its share of the workers."""
+    """What the engine is asked for a protocol request (see client_query)."""
     endpoint = services(request).settings.iris.service("sparql")
     graphs = (protocol.default_graphs, protocol.named_graphs)
-    return QueryRequest(protocol.query, fmt, *graphs, base_iri=endpoint, client=client_address(request.scope))
+    return client_query(protocol.query, fmt, endpoint, request.scope, *graphs)
+
+
+def client_query(
+    query: str,
+    fmt: formats.Format,
+    endpoint: str,
+    scope: Scope,
+    default_graphs: tuple[str, ...] = (),
+    named_graphs: tuple[str, ...] = (),
+) -> QueryRequest:
+    """What the engine is asked: the query over the protocol's dataset, relative IRIs resolved
+    against the endpoint, the client named for its share of the workers."""
+    graphs = (default_graphs, named_graphs)
+    return QueryRequest(query, fmt, *graphs, base_iri=endpoint, client=client_address(scope))
 
 
 async def run_query(request: Request, protocol: ProtocolRequest, fmt: formats.Format) -> Response:
